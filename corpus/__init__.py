@@ -1,0 +1,1 @@
+"""The data model and dataset formats: sample records, readers, writers and the registry."""

@@ -1,0 +1,30 @@
+"""Base types for the stages' typed configs: unknown keys fail, values are checked."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict
+
+
+class StrictModel(BaseModel):
+    """A config section: an unknown or mistyped key is an error, never ignored."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class ModelPathMarker:
+    """Marks a config field as a local model path, so `cotpd doctor` checks it exists."""
+
+
+def model_paths(config: BaseModel, prefix: str = "") -> list[tuple[str, Path | None]]:
+    """Every field marked as a model path in `config`, with its dotted key."""
+    found: list[tuple[str, Path | None]] = []
+    for name, field in type(config).model_fields.items():
+        value = getattr(config, name)
+        key = f"{prefix}{name}"
+        if any(isinstance(meta, ModelPathMarker) for meta in field.metadata):
+            found.append((key, Path(value) if value is not None else None))
+        elif isinstance(value, BaseModel):
+            found.extend(model_paths(value, prefix=f"{key}."))
+    return found

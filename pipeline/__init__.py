@@ -1,0 +1,1 @@
+"""The run config, the run directory and the `cotpd` command."""

@@ -1,0 +1,58 @@
+"""The `cotpd` command: one subcommand group per stage.
+
+Errors caused by input or config print one line and exit 2; `--debug` (or COTPD_DEBUG=1)
+shows the traceback instead.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from corpus.errors import CotpdError
+from pipeline.cli_data import data
+from pipeline.cli_eval import eval_group
+from pipeline.doctor import doctor
+from pipeline.offline import set_offline_switches
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
+def cli(debug: bool) -> None:
+    """cotpd: Chain-of-Thought Prompt Distillation for multimodal NER and RE."""
+
+
+cli.add_command(data)
+cli.add_command(eval_group)
+cli.add_command(doctor)
+
+
+def main(argv: list[str] | None = None) -> None:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv or os.environ.get("COTPD_DEBUG") == "1"
+    set_offline_switches()
+    try:
+        cli.main(args=argv, prog_name="cotpd", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("aborted", err=True)
+        sys.exit(130)
+    except click.ClickException as error:
+        error.show()
+        sys.exit(error.exit_code)
+    except CotpdError as error:
+        if debug:
+            raise
+        click.echo(f"error: {error}", err=True)
+        sys.exit(2)
+    except OSError as error:
+        if debug:
+            raise
+        where = f": {error.filename}" if error.filename else ""
+        click.echo(f"error: {error.strerror or error}{where}", err=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

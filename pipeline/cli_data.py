@@ -1,0 +1,108 @@
+"""`cotpd data ...`: dataset statistics and the corpus stage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from corpus.conll import ReadResult
+from corpus.discover import spec_for_file, spec_for_folder
+from corpus.prepare import prepare_dataset
+from corpus.registry import (
+    SPLITS,
+    DatasetSpec,
+    get_dataset,
+    load_registry,
+    read_split,
+    read_split_file,
+)
+from corpus.stats import SplitStats, format_stats, split_stats
+from pipeline.config import load_run_config
+from pipeline.rundir import write_provenance
+
+
+@click.group()
+def data() -> None:
+    """Datasets: statistics, checks and the corpus stage."""
+
+
+@data.command("stats")
+@click.argument("target")
+@click.option("--data-root", type=click.Path(path_type=Path),
+              help="Folder holding one folder per dataset (default: $COTPD_DATA_ROOT).")
+@click.option("--dataset", "dataset_name",
+              help="Read TARGET (a folder or file) with this registered dataset's format and "
+                   "label set.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--strict", is_flag=True, help="Exit 3 when label problems were found.")
+def stats_command(target: str, data_root: Path | None, dataset_name: str | None, as_json: bool,
+                  strict: bool) -> None:
+    """Sentences, tokens, entities per type (or relations), lengths and label problems.
+
+    TARGET is a registered dataset name, a dataset folder or a single split file.
+    Label problems (an I- with no entity before it) are counted and listed, never fixed.
+    """
+    spec, results = _read_target(target, dataset_name, data_root)
+    stats = {split: split_stats(result) for split, result in results.items()}
+    problems = [str(p) for result in results.values() for p in result.problems]
+    if as_json:
+        payload = {"dataset": spec.name, "task": spec.task,
+                   "splits": {s: st.to_dict() for s, st in stats.items()}, "problems": problems}
+        click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
+    else:
+        _print_stats(spec, stats, problems)
+    if strict and problems:
+        raise SystemExit(3)
+
+
+def _read_target(target: str, dataset_name: str | None,
+                 data_root: Path | None) -> tuple[DatasetSpec, dict[str, ReadResult]]:
+    """Read a registered dataset by name, or a folder or file (its format sniffed unless
+    --dataset names the format and label set to use)."""
+    path = Path(target)
+    if path.is_dir():
+        spec = get_dataset(dataset_name) if dataset_name else spec_for_folder(path)
+        return spec, {s: read_split_file(spec, path / f) for s, f in spec.splits.items()
+                      if (path / f).is_file()}
+    if path.is_file():
+        spec = get_dataset(dataset_name) if dataset_name else spec_for_file(path)
+        return spec, {"file": read_split_file(spec, path)}
+    spec = get_dataset(target)
+    return spec, {s: read_split(spec, s, data_root) for s in SPLITS}
+
+
+def _print_stats(spec: DatasetSpec, stats: dict[str, SplitStats], problems: list[str]) -> None:
+    click.echo(format_stats(spec.name, spec.task, stats))
+    if spec.labels is not None and spec.task == "mre":
+        click.echo(f"label set: {len(spec.labels)} relations")
+    for line in problems[:20]:
+        click.echo(f"  {line}")
+    if len(problems) > 20:
+        click.echo(f"  ... and {len(problems) - 20} more label problems (see --json)")
+
+
+@data.command("list")
+def list_command() -> None:
+    """The registered datasets."""
+    for spec in load_registry().values():
+        click.echo(f"{spec.name:12} {spec.task:5} {spec.description}")
+
+
+@data.command("prepare")
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, e.g. --set data.data_root=/data")
+def prepare_command(config: Path, overrides: tuple[str, ...]) -> None:
+    """The corpus stage: check the dataset and write its samples into the run directory."""
+    run_config = load_run_config(config, list(overrides))
+    run_dir = run_config.run.directory
+    result = prepare_dataset(run_config.data, run_dir)
+    write_provenance(run_dir, "data", run_config, result.fingerprints)
+    state = "already prepared (inputs unchanged)" if result.skipped else "prepared"
+    counts = ", ".join(f"{s} {result.report['splits'][s]['sentences']}" for s in SPLITS)
+    click.echo(f"{run_config.data.dataset}: {state}: {counts} -> {result.data_dir}")
+    if result.report["problems"]:
+        click.echo(f"{len(result.report['problems'])} label problems kept as the files have "
+                   f"them; listed in {result.data_dir / 'report.json'}")

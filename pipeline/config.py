@@ -1,0 +1,162 @@
+"""YAML configs: `base:` inheritance, `--set key.sub=value` overrides, strict validation.
+
+Each stage owns its section's model; `RunConfig` only composes them. A wrong key fails and
+names the closest valid one.
+"""
+
+from __future__ import annotations
+
+import difflib
+import types
+import typing
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from corpus.config import DataConfig
+from corpus.errors import CotpdError
+from corpus.schema import StrictModel
+
+
+class ConfigError(CotpdError):
+    """A config file or override that does not validate."""
+
+
+class RunSection(StrictModel):
+    """Where a run writes and how it is seeded."""
+
+    name: str = "run"
+    output_dir: Path = Path("runs")
+    seed: int = 42
+
+    @property
+    def directory(self) -> Path:
+        return self.output_dir / self.name
+
+
+class RunConfig(StrictModel):
+    """One experiment: what every stage reads from the config file."""
+
+    run: RunSection = RunSection()
+    data: DataConfig
+
+
+def load_yaml_with_base(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """Read a YAML config; `base: other.yaml` (relative to this file) is loaded first and
+    this file's keys are merged over it."""
+    path = Path(path).resolve()
+    if path in _chain:
+        cycle = " -> ".join(str(p) for p in (*_chain, path))
+        raise ConfigError(f"config inheritance loops: {cycle}")
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise ConfigError(f"{where}: not valid YAML ({getattr(error, 'problem', error)})") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of keys at the top, found "
+                          f"{type(data).__name__}")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"{path}: 'base' must be a file name, found {base!r}")
+    parent = load_yaml_with_base(path.parent / base, (*_chain, path))
+    return deep_merge(parent, data)
+
+
+def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in override.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = deep_merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Apply `key.sub=value` strings; values are parsed as YAML (`3` is an int, `[a, b]` a
+    list, `null` None)."""
+    result = deep_merge({}, data)
+    for item in overrides:
+        key, sep, raw = item.partition("=")
+        if not sep or not key or any(not part for part in key.split(".")):
+            raise ConfigError(f"--set {item!r}: expected key.sub=value")
+        try:
+            value = yaml.safe_load(raw) if raw else ""
+        except yaml.YAMLError:
+            value = raw
+        node = result
+        *parents, leaf = key.split(".")
+        for part in parents:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            else:
+                child = dict(child)
+                node[part] = child
+            node = child
+        node[leaf] = value
+    return result
+
+
+def validate(model: type[BaseModel], data: dict[str, Any], source: str) -> Any:
+    """Validate `data` into `model`; every problem is reported with its dotted key."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: invalid config\n" + "\n".join(
+            "  " + _describe(model, e) for e in error.errors())) from None
+
+
+def _describe(model: type[BaseModel], error: dict[str, Any]) -> str:
+    loc = [str(part) for part in error["loc"]]
+    dotted = ".".join(loc) or "(top level)"
+    if error["type"] == "extra_forbidden":
+        valid = _fields_at(model, loc[:-1])
+        close = difflib.get_close_matches(loc[-1], valid, n=1, cutoff=0.5)
+        hint = f"; did you mean {'.'.join([*loc[:-1], close[0]])!r}?" if close else ""
+        return f"unknown key {dotted!r}{hint} (valid here: {', '.join(valid)})"
+    if error["type"] == "missing":
+        return f"{dotted}: required key missing"
+    found = error.get("input")
+    shown = f" (found {found!r})" if found is not None and not isinstance(found, dict) else ""
+    return f"{dotted}: {error['msg']}{shown}"
+
+
+def _fields_at(model: type[BaseModel], loc: list[str]) -> list[str]:
+    current: type[BaseModel] | None = model
+    for part in loc:
+        field = current.model_fields.get(part) if current else None
+        current = _model_in(field.annotation) if field else None
+    return sorted(current.model_fields) if current else []
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        for arg in typing.get_args(annotation):
+            found = _model_in(arg)
+            if found:
+                return found
+    return None
+
+
+def load_run_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+    data = apply_overrides(load_yaml_with_base(path), overrides or [])
+    return validate(RunConfig, data, str(path))
+
+
+def config_to_yaml(config: BaseModel) -> str:
+    """The resolved config as YAML, exactly what was validated (defaults included)."""
+    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

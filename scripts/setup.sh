@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Build the main environment (.venv) from nothing. Safe to re-run: when pyproject.toml and
+# constraints.txt are unchanged since the last install, it installs nothing.
+#   bash scripts/setup.sh             # .venv with the dev extras (tests, ruff)
+#   COTPD_EXTRAS=dev,deepspeed bash scripts/setup.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+venv=${COTPD_VENV:-.venv}
+extras=${COTPD_EXTRAS:-dev}
+python=${PYTHON:-}
+if [ -z "$python" ]; then
+  for candidate in python3.11 python3.12 python3; do
+    if command -v "$candidate" >/dev/null &&
+       "$candidate" -c 'import sys; sys.exit(not (3, 11) <= sys.version_info[:2] < (3, 13))'; then
+      python=$candidate; break
+    fi
+  done
+fi
+[ -n "$python" ] || { echo "setup.sh: Python 3.11 or 3.12 is required (set PYTHON=...)" >&2; exit 1; }
+
+if [ ! -x "$venv/bin/python" ]; then
+  echo "setup.sh: creating $venv with $python"
+  "$python" -m venv "$venv"
+fi
+
+stamp="$venv/.cotpd-install-stamp"
+want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)-$extras
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
+   "$venv/bin/python" -c 'import pipeline.cli, torch' 2>/dev/null; then
+  echo "setup.sh: $venv is up to date"
+  exit 0
+fi
+
+pip=("$venv/bin/python" -m pip install --disable-pip-version-check -c constraints.txt)
+# torch first and pinned: an unpinned resolve would pull several GB of CUDA wheels.
+"${pip[@]}" "torch==2.13.0"
+"${pip[@]}" -e ".[$extras]"
+echo "$want" > "$stamp"
+echo "setup.sh: $venv ready ($(du -sh "$venv" | cut -f1))"

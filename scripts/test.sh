@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# Set up from nothing when needed, then run ruff and the default test suite.
+# Extra arguments go to pytest, e.g. `bash scripts/test.sh -m slow` for the slow tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+# shellcheck disable=SC1091
+source .venv/bin/activate
+ruff check .
+python -m pytest "$@"

@@ -1,0 +1,99 @@
+from pathlib import Path
+
+import pytest
+import yaml
+
+from pipeline.config import (
+    ConfigError,
+    apply_overrides,
+    config_to_yaml,
+    load_run_config,
+    load_yaml_with_base,
+)
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def write(path: Path, data: dict | str) -> Path:
+    path.write_text(data if isinstance(data, str) else yaml.safe_dump(data), encoding="utf-8")
+    return path
+
+
+def test_base_is_merged_under_the_file(tmp_path: Path) -> None:
+    write(tmp_path / "base.yaml", {"run": {"seed": 1, "name": "base"}, "data": {
+        "dataset": "demo_mner"}})
+    child = write(tmp_path / "child.yaml", {"base": "base.yaml", "run": {"name": "child"}})
+    config = load_run_config(child)
+    assert (config.run.name, config.run.seed, config.data.dataset) == ("child", 1, "demo_mner")
+
+
+def test_overrides_are_typed(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", {"data": {"dataset": "demo_mner"}})
+    config = load_run_config(path, ["run.seed=7", "data.dataset=demo_mnre",
+                                    "data.data_root=/data"])
+    assert config.run.seed == 7 and config.data.dataset == "demo_mnre"
+    assert config.data.data_root == Path("/data")
+
+
+def test_unknown_key_names_the_closest_valid_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", {"data": {"datset": "demo_mner"}})
+    with pytest.raises(ConfigError) as caught:
+        load_run_config(path)
+    message = str(caught.value)
+    assert "unknown key 'data.datset'" in message and "did you mean 'data.dataset'" in message
+    assert str(path) in message
+
+
+def test_unknown_override_key_fails(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", {"data": {"dataset": "demo_mner"}})
+    with pytest.raises(ConfigError, match="did you mean 'run.seed'"):
+        load_run_config(path, ["run.sed=3"])
+
+
+def test_wrong_type_names_the_key_and_value(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", {"run": {"seed": "many"}, "data": {"dataset": "demo_mner"}})
+    with pytest.raises(ConfigError, match=r"run.seed: .*integer.*'many'"):
+        load_run_config(path)
+
+
+def test_unknown_dataset_suggests_a_registered_one(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", {"data": {"dataset": "twiter2017"}})
+    with pytest.raises(ConfigError, match="did you mean 'twitter2017'"):
+        load_run_config(path)
+
+
+def test_missing_required_key(tmp_path: Path) -> None:
+    path = write(tmp_path / "c.yaml", {"run": {"name": "x"}})
+    with pytest.raises(ConfigError, match="data: required key missing"):
+        load_run_config(path)
+
+
+def test_inheritance_loop_and_bad_yaml(tmp_path: Path) -> None:
+    write(tmp_path / "a.yaml", {"base": "b.yaml"})
+    write(tmp_path / "b.yaml", {"base": "a.yaml"})
+    with pytest.raises(ConfigError, match="loops"):
+        load_yaml_with_base(tmp_path / "a.yaml")
+    bad = write(tmp_path / "bad.yaml", "run:\n  name: [unclosed\n")
+    with pytest.raises(ConfigError, match=r"bad.yaml:\d+: not valid YAML"):
+        load_yaml_with_base(bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_yaml_with_base(tmp_path / "nope.yaml")
+
+
+def test_malformed_override() -> None:
+    with pytest.raises(ConfigError, match="key.sub=value"):
+        apply_overrides({}, ["seed"])
+
+
+def test_resolved_config_validates_again(tmp_path: Path) -> None:
+    config = load_run_config(REPO / "configs" / "demo_mner.yaml")
+    resolved = write(tmp_path / "resolved.yaml", config_to_yaml(config))
+    assert load_run_config(resolved) == config
+
+
+EXPERIMENTS = sorted(p for p in (REPO / "configs").glob("*.yaml") if p.name != "base.yaml")
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
+def test_every_shipped_config_validates(path: Path) -> None:
+    load_run_config(path)
