@@ -14,6 +14,7 @@ import click
 from corpus.errors import CotpdError
 from pipeline.cli_data import data
 from pipeline.cli_eval import eval_group
+from pipeline.cli_student import predict, train
 from pipeline.doctor import doctor
 from pipeline.offline import set_offline_switches
 
@@ -27,6 +28,8 @@ def cli(debug: bool) -> None:
 cli.add_command(data)
 cli.add_command(eval_group)
 cli.add_command(doctor)
+cli.add_command(train)
+cli.add_command(predict)
 
 
 def main(argv: list[str] | None = None) -> None:

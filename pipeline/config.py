@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from corpus.config import DataConfig
 from corpus.errors import CotpdError
 from corpus.schema import StrictModel
+from student.config import StudentConfig
 
 
 class ConfigError(CotpdError):
@@ -41,6 +42,7 @@ class RunConfig(StrictModel):
 
     run: RunSection = RunSection()
     data: DataConfig
+    student: StudentConfig | None = None
 
 
 def load_yaml_with_base(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -155,8 +157,3 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 def load_run_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     data = apply_overrides(load_yaml_with_base(path), overrides or [])
     return validate(RunConfig, data, str(path))
-
-
-def config_to_yaml(config: BaseModel) -> str:
-    """The resolved config as YAML, exactly what was validated (defaults included)."""
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from corpus.embedded_models import resolve_model_path
 from corpus.errors import CotpdError
 from corpus.registry import SPLITS, get_dataset, split_path
 from corpus.schema import model_paths
@@ -78,10 +79,14 @@ def config_path_report(config_path: Path, overrides: list[str]) -> tuple[list[st
         except CotpdError as error:
             ok = False
             lines.append(f"MISSING data.{split}: {str(error).splitlines()[0]}")
-    for key, path in model_paths(config):
-        exists = path is not None and path.exists()
-        ok &= exists
-        lines.append(f"{'ok     ' if exists else 'MISSING'} {key}: {path}")
+    for key, value in model_paths(config):
+        if value is None:
+            continue
+        try:
+            lines.append(f"ok      {key}: {resolve_model_path(value, key)}")
+        except CotpdError as error:
+            ok = False
+            lines.append(f"MISSING {key}: {error}")
     return lines, ok
 
 

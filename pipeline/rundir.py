@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from corpus.files import atomic_write_text
-from pipeline.config import config_to_yaml
+from corpus.schema import config_to_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

@@ -3,10 +3,10 @@ from pathlib import Path
 import pytest
 import yaml
 
+from corpus.schema import config_to_yaml
 from pipeline.config import (
     ConfigError,
     apply_overrides,
-    config_to_yaml,
     load_run_config,
     load_yaml_with_base,
 )

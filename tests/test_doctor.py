@@ -35,4 +35,4 @@ class _Outer(StrictModel):
 
 def test_model_paths_are_found_by_their_marker() -> None:
     config = _Outer(student=_Inner(encoder=Path("/m/xlmr")))
-    assert model_paths(config) == [("student.encoder", Path("/m/xlmr")), ("teacher_model", None)]
+    assert model_paths(config) == [("student.encoder", "/m/xlmr"), ("teacher_model", None)]

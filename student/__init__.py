@@ -1,0 +1,1 @@
+"""Student models: knowledge view, prompt view and conditional prompt distillation."""

@@ -1,0 +1,144 @@
+"""Losses for the student: gold NLL on the knowledge view and the KL that distils it into the
+prompt view (DESIGN.md section 2). Pure functions, batch-first, no module state.
+
+Shapes: B batch, W word positions, C classes; `mask` is bool (B, W), True at real words.
+Positions are *selected* with the mask rather than multiplied by it, so garbage (even inf or
+NaN) at padded positions never reaches the value or the gradient.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch.nn.functional as F
+from torch import Tensor
+
+IGNORE_INDEX = -100
+
+
+def _select(x: Tensor, mask: Tensor | None, num_classes: int) -> Tensor:
+    """Rows of x (..., C) at True mask positions, flattened to (N, C)."""
+    if mask is None:
+        return x.reshape(-1, num_classes)
+    if mask.shape != x.shape[:-1]:
+        raise ValueError(f"mask shape {tuple(mask.shape)} != logits shape {tuple(x.shape[:-1])}")
+    return x[mask.bool()]
+
+
+def _ce_mean(logits: Tensor, labels: Tensor) -> Tensor:
+    """Mean cross-entropy over rows whose label is not IGNORE_INDEX; 0 (with grad) if none."""
+    keep = labels != IGNORE_INDEX
+    logits, labels = logits[keep], labels[keep]
+    if labels.numel() == 0:
+        return logits.sum() * 0.0  # empty sum: an exact 0 that still has a grad path
+    return F.cross_entropy(logits, labels)
+
+
+def masked_nll(logits: Tensor, labels: Tensor, mask: Tensor | None) -> Tensor:
+    """Mean token cross-entropy over real positions (mask True, label != -100)."""
+    if logits.dim() != 3 or labels.shape != logits.shape[:2]:
+        raise ValueError(f"want logits (B,W,C), labels (B,W); got {logits.shape}, {labels.shape}")
+    c = logits.shape[-1]
+    sel_labels = labels.reshape(-1) if mask is None else labels[mask.bool()]
+    return _ce_mean(_select(logits, mask, c), sel_labels)
+
+
+def sequence_nll(logits: Tensor, labels: Tensor) -> Tensor:
+    """Mean cross-entropy for sentence-level tasks (MRE); labels -100 are ignored."""
+    if logits.dim() != 2 or labels.shape != logits.shape[:1]:
+        raise ValueError(f"want logits (B,C), labels (B,); got {logits.shape}, {labels.shape}")
+    return _ce_mean(logits, labels)
+
+
+def _kl_rows(teacher_logp: Tensor, student_logp: Tensor) -> Tensor:
+    """Mean over rows of KL(teacher || student), both given as log-probabilities (N, C)."""
+    kl = F.kl_div(student_logp, teacher_logp, log_target=True, reduction="none").sum(-1)
+    return kl.sum() if kl.numel() == 0 else kl.mean()
+
+
+def _check_pair(teacher: Tensor, student: Tensor, temperature: float) -> None:
+    if teacher.shape != student.shape:
+        raise ValueError(f"teacher {tuple(teacher.shape)} != student {tuple(student.shape)}")
+    if temperature <= 0:
+        raise ValueError(f"temperature must be > 0, got {temperature}")
+
+
+def kl_from_logits(
+    teacher_logits: Tensor,
+    student_logits: Tensor,
+    mask: Tensor | None = None,
+    temperature: float = 1.0,
+    detach_teacher: bool = True,
+) -> Tensor:
+    """KL(softmax(t/T) || softmax(s/T)) averaged over real positions, times T**2 so the
+    gradient keeps its size across temperatures (Hinton et al.)."""
+    _check_pair(teacher_logits, student_logits, temperature)
+    c = teacher_logits.shape[-1]
+    t = _select(teacher_logits, mask, c)
+    s = _select(student_logits, mask, c)
+    if detach_teacher:
+        t = t.detach()
+    t_logp = F.log_softmax(t / temperature, dim=-1)
+    s_logp = F.log_softmax(s / temperature, dim=-1)
+    return _kl_rows(t_logp, s_logp) * temperature**2
+
+
+def kl_from_probs(
+    teacher_probs: Tensor,
+    student_probs: Tensor,
+    mask: Tensor | None = None,
+    eps: float = 1e-8,
+    detach_teacher: bool = True,
+) -> Tensor:
+    """KL(teacher || student) for given distributions (e.g. CRF marginals). Both are clamped
+    at eps and renormalised, so zeros give no inf and the result stays a true KL (>= 0)."""
+    _check_pair(teacher_probs, student_probs, 1.0)
+    c = teacher_probs.shape[-1]
+    t = _select(teacher_probs, mask, c)
+    s = _select(student_probs, mask, c)
+    if detach_teacher:
+        t = t.detach()
+
+    def log_norm(p: Tensor) -> Tensor:
+        p = p.clamp_min(eps)
+        return p.log() - p.sum(-1, keepdim=True).log()
+
+    return _kl_rows(log_norm(t), log_norm(s))
+
+
+@dataclass(frozen=True)
+class DistillLossParts:
+    """The total loss and its parts, kept apart for logging."""
+
+    total: Tensor
+    nll: Tensor
+    kl: Tensor
+    prompt_nll: Tensor
+
+
+def distillation_loss(
+    knowledge_logits: Tensor,
+    other_logits: Tensor,
+    labels: Tensor,
+    mask: Tensor | None,
+    alpha: float,
+    temperature: float = 1.0,
+    detach_teacher: bool = False,
+    prompt_nll_weight: float = 0.0,
+) -> DistillLossParts:
+    """NLL(gold | knowledge view) + alpha * KL(knowledge || other) + w * NLL(gold | other).
+
+    (B,W,C) logits with a (B,W) mask for MNER, or (B,C) with mask None for MRE. The teacher
+    is not detached by default: both views share one encoder and the KL trains both.
+    """
+    if knowledge_logits.dim() == 3:
+        nll = masked_nll(knowledge_logits, labels, mask)
+        prompt_nll = masked_nll(other_logits, labels, mask)
+    elif knowledge_logits.dim() == 2:
+        nll = sequence_nll(knowledge_logits, labels)
+        prompt_nll = sequence_nll(other_logits, labels)
+    else:
+        raise ValueError(f"want (B,W,C) or (B,C) logits, got {tuple(knowledge_logits.shape)}")
+    kl = kl_from_logits(knowledge_logits, other_logits, mask, temperature, detach_teacher)
+    total = nll + alpha * kl + prompt_nll_weight * prompt_nll
+    return DistillLossParts(total=total, nll=nll, kl=kl, prompt_nll=prompt_nll)

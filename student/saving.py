@@ -1,0 +1,72 @@
+"""The trained student as one directory, loadable with one call:
+
+    student.json             task, label list, the student config, format version
+    model.safetensors        every weight (encoder, prompt generator, head)
+    encoder_config/          the encoder's HF config, to rebuild it without the source weights
+    tokenizer/               the tokenizer (with the MRE marker tokens)
+    training_config.yaml     the resolved run config that trained it
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+
+from corpus.errors import CotpdError
+from corpus.files import atomic_write_text
+from corpus.records import Task
+from student.config import StudentConfig
+from student.model import StudentModel
+
+FORMAT_VERSION = 1
+
+
+@dataclass
+class LoadedStudent:
+    model: StudentModel
+    tokenizer: PreTrainedTokenizerBase
+    labels: list[str]
+    task: Task
+    config: StudentConfig
+
+
+def save_student(directory: Path, model: StudentModel, tokenizer: PreTrainedTokenizerBase,
+                 labels: list[str], training_config_yaml: str) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    model.encoder.config.save_pretrained(directory / "encoder_config")
+    tokenizer.save_pretrained(directory / "tokenizer")
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(directory / "model.safetensors"), metadata={"format": "pt"})
+    atomic_write_text(directory / "training_config.yaml", training_config_yaml)
+    meta = {"format_version": FORMAT_VERSION, "task": model.task, "labels": labels,
+            "student_config": model.student_config.model_dump(mode="json")}
+    # Written last: a directory without student.json is an unfinished save.
+    atomic_write_text(directory / "student.json", json.dumps(meta, indent=2) + "\n")
+
+
+def load_student(directory: str | Path, device: str | torch.device = "cpu") -> LoadedStudent:
+    directory = Path(directory)
+    meta_path = directory / "student.json"
+    if not meta_path.is_file():
+        raise CotpdError(f"{directory} is not a trained student (no student.json); expected the "
+                         "model folder written by `cotpd train`")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("format_version") != FORMAT_VERSION:
+        raise CotpdError(f"{meta_path}: format version {meta.get('format_version')}, this cotpd "
+                         f"reads version {FORMAT_VERSION}")
+    config = StudentConfig.model_validate(meta["student_config"])
+    encoder_config = AutoConfig.from_pretrained(directory / "encoder_config",
+                                                trust_remote_code=config.trust_remote_code)
+    encoder = AutoModel.from_config(encoder_config, trust_remote_code=config.trust_remote_code,
+                                    add_pooling_layer=False)
+    tokenizer = AutoTokenizer.from_pretrained(directory / "tokenizer",
+                                              trust_remote_code=config.trust_remote_code)
+    model = StudentModel(encoder, config, meta["task"], len(meta["labels"]))
+    model.load_state_dict(load_file(str(directory / "model.safetensors")), strict=True)
+    model.to(device).eval()
+    return LoadedStudent(model, tokenizer, meta["labels"], meta["task"], config)

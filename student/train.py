@@ -1,0 +1,155 @@
+"""The student stage, as a linear recipe (after HF run_ner.py): prepared samples + context
+-> views -> StudentModel -> DistillationTrainer -> best-on-dev student directory."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from transformers import (
+    AutoModel,
+    AutoTokenizer,
+    EarlyStoppingCallback,
+    TrainingArguments,
+    set_seed,
+)
+from transformers.trainer_utils import get_last_checkpoint
+
+from corpus.embedded_models import resolve_model_path
+from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.prepare import prepare_dataset
+from corpus.registry import get_dataset
+from corpus.schema import config_to_yaml
+from student.config import StudentConfig
+from student.context_sources import attach_context, load_captions, load_knowledge_files
+from student.data import EncodedDataset, ViewCollator
+from student.labels import label_list
+from student.model import StudentModel
+from student.saving import save_student
+from student.trainer import DistillationTrainer, make_compute_metrics
+from student.views import MARKERS, ViewBuilder
+
+if TYPE_CHECKING:
+    from pipeline.config import RunConfig
+
+
+@dataclass
+class TrainResult:
+    model_dir: Path
+    dev_metrics: dict[str, float]
+    report: dict[str, Any]
+
+
+def attach_context_files(config: StudentConfig, splits: dict[str, list]) -> dict[str, Any]:
+    """Captions and knowledge from files, counted per split (nothing dropped silently)."""
+    captions = load_captions(config.context.captions) if config.context.captions else None
+    knowledge = load_knowledge_files(config.context.knowledge) if config.context.knowledge else None
+    return {name: attach_context(samples, captions, knowledge).to_dict()
+            for name, samples in splits.items()}
+
+
+def load_encoder(config: StudentConfig, task: str):
+    path = resolve_model_path(config.encoder, "student.encoder")
+    kwargs = {"local_files_only": True, "trust_remote_code": config.trust_remote_code}
+    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
+    encoder = AutoModel.from_pretrained(path, add_pooling_layer=False, **kwargs)
+    if task == "mre":
+        tokenizer.add_special_tokens({"additional_special_tokens": list(MARKERS)})
+        encoder.resize_token_embeddings(len(tokenizer))
+    return tokenizer, encoder
+
+
+def training_arguments(config: StudentConfig, output_dir: Path, seed: int) -> TrainingArguments:
+    train = config.train
+    cuda = torch.cuda.is_available()
+    bf16 = (cuda and torch.cuda.is_bf16_supported()) if train.bf16 == "auto" else train.bf16
+    checkpointing = cuda if train.gradient_checkpointing == "auto" else train.gradient_checkpointing
+    strategy = "steps" if train.eval_steps else "epoch"
+    return TrainingArguments(
+        output_dir=str(output_dir),
+        learning_rate=train.learning_rate,
+        weight_decay=train.weight_decay,
+        num_train_epochs=train.epochs,
+        max_steps=train.max_steps,
+        per_device_train_batch_size=train.batch_size,
+        per_device_eval_batch_size=train.eval_batch_size,
+        gradient_accumulation_steps=train.gradient_accumulation,
+        warmup_steps=train.warmup_ratio,  # a float in [0, 1) is a ratio of all steps
+        eval_strategy=strategy,
+        save_strategy=strategy,
+        eval_steps=train.eval_steps,
+        save_steps=train.eval_steps,
+        save_total_limit=2,
+        load_best_model_at_end=True,
+        metric_for_best_model="f1",
+        greater_is_better=True,
+        logging_steps=train.logging_steps,
+        report_to=["tensorboard"],
+        seed=seed,
+        data_seed=seed,
+        bf16=bf16,
+        gradient_checkpointing=checkpointing,
+        train_sampling_strategy="group_by_length" if train.group_by_length else "random",
+        deepspeed=str(train.deepspeed) if train.deepspeed else None,
+        dataloader_num_workers=train.num_workers,
+        remove_unused_columns=False,
+        label_names=["labels"],
+        disable_tqdm=False,
+        use_cpu=not cuda,
+    )
+
+
+def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
+    config = run_config.student
+    if config is None:
+        raise ValueError("the config has no student section")
+    set_seed(run_config.run.seed)
+    spec = get_dataset(run_config.data.dataset)
+    prepared = prepare_dataset(run_config.data, run_dir)
+    data_dir = prepared.data_dir
+    train = read_samples_jsonl(data_dir / "train.jsonl")
+    dev = read_samples_jsonl(data_dir / "dev.jsonl")
+    context_report = attach_context_files(config, {"train": train, "dev": dev})
+    tokenizer, encoder = load_encoder(config, spec.task)
+    labels = label_list(spec.task, spec.labels, train)
+    label_to_id = {label: index for index, label in enumerate(labels)}
+    builder = ViewBuilder(tokenizer, config.views)
+    train_views = [config.train_view] + ([config.distill_view] if config.distill_view else [])
+    train_set = EncodedDataset(train, train_views, builder, label_to_id)
+    dev_set = EncodedDataset(dev, [config.resolved_infer_view], builder, label_to_id)
+    model = StudentModel(encoder, config, spec.task, len(labels))
+
+    student_dir = run_dir / "student"
+    checkpoints = student_dir / "checkpoints"
+    args = training_arguments(config, checkpoints, run_config.run.seed)
+    callbacks = ([EarlyStoppingCallback(config.train.early_stopping_patience)]
+                 if config.train.early_stopping_patience else [])
+    trainer = DistillationTrainer(
+        model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
+        data_collator=ViewCollator(tokenizer.pad_token_id),
+        compute_metrics=make_compute_metrics(dev, labels), callbacks=callbacks,
+        infer_view=config.resolved_infer_view)
+    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() and config.train.resume \
+        else None
+    start = time.perf_counter()
+    train_output = trainer.train(resume_from_checkpoint=last)
+    seconds = time.perf_counter() - start
+    dev_metrics = trainer.evaluate()
+    model_dir = student_dir / "model"
+    report = {
+        "variant": config.variant, "train_view": config.train_view,
+        "distill_view": config.distill_view, "infer_view": config.resolved_infer_view,
+        "labels": labels, "context": context_report, "view_counts": dict(builder.counts),
+        "resumed_from": last, "train_seconds": seconds,
+        "train_samples_per_second": train_output.metrics.get("train_samples_per_second"),
+        "steps": trainer.state.global_step, "best_checkpoint": trainer.state.best_model_checkpoint,
+        "dev": dev_metrics, "fingerprints": prepared.fingerprints,
+    }
+    if trainer.is_world_process_zero():
+        save_student(model_dir, model, tokenizer, labels, config_to_yaml(run_config))
+        atomic_write_text(student_dir / "train_report.json", json.dumps(report, indent=2) + "\n")
+    return TrainResult(model_dir, dev_metrics, report)

@@ -1,0 +1,93 @@
+"""The HF Trainer subclass: the CoTPD loss, length-grouped batches and dev-F1 evaluation
+on the inference view (so model selection sees exactly what predict will do)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.utils.data import SequentialSampler
+from transformers import EvalPrediction, Trainer
+from transformers.trainer_pt_utils import LengthGroupedSampler
+
+from corpus.records import MnerSample, Sample
+from eval.metrics import mner_scores, mre_scores
+from student.config import View
+from student.data import EncodedDataset
+
+
+class DistillationTrainer(Trainer):
+    def __init__(self, *args: Any, infer_view: View, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.infer_view = infer_view
+        self._loss_parts: dict[str, list[float]] = {}
+
+    def compute_loss(self, model: nn.Module, inputs: dict[str, torch.Tensor],
+                     return_outputs: bool = False, num_items_in_batch: Any = None) -> Any:
+        outputs = model(**inputs)
+        for name in ("nll", "kl"):
+            if name in outputs:
+                self._loss_parts.setdefault(name, []).append(float(outputs[name].detach()))
+        return (outputs["loss"], outputs) if return_outputs else outputs["loss"]
+
+    def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
+        # Report the NLL and KL parts beside the total, averaged since the last log.
+        if "loss" in logs:
+            for name, values in self._loss_parts.items():
+                logs[name] = round(sum(values) / len(values), 4)
+            self._loss_parts = {}
+        super().log(logs, *args, **kwargs)
+
+    def prediction_step(self, model: nn.Module, inputs: dict[str, torch.Tensor],
+                        prediction_loss_only: bool, ignore_keys: list[str] | None = None,
+                        ) -> tuple[None, torch.Tensor, torch.Tensor]:
+        inputs = self._prepare_inputs(inputs)
+        core = self.accelerator.unwrap_model(model)
+        predictions = core.predict(inputs, self.infer_view)
+        return None, predictions, inputs["labels"]
+
+    def _get_train_sampler(self, train_dataset: Any = None) -> torch.utils.data.Sampler | None:
+        dataset = train_dataset if train_dataset is not None else self.train_dataset
+        if self.args.train_sampling_strategy == "group_by_length" and isinstance(
+                dataset, EncodedDataset):
+            return LengthGroupedSampler(
+                self.args.train_batch_size * self.args.gradient_accumulation_steps,
+                lengths=dataset.lengths())
+        return super()._get_train_sampler(train_dataset)
+
+    def _get_eval_sampler(self, eval_dataset: Any) -> torch.utils.data.Sampler | None:
+        # Evaluation keeps the dataset order (compute_metrics scores against the samples in
+        # order); with several ranks, accelerate shards batches and gathers them back in order.
+        if self.args.world_size <= 1:
+            return SequentialSampler(eval_dataset)
+        return None
+
+
+def make_compute_metrics(samples: Sequence[Sample], id_to_label: list[str]
+                         ) -> Callable[[EvalPrediction], dict[str, float]]:
+    """Score predictions against the full gold of `samples` (words cut by truncation are
+    predicted O, never dropped from the gold)."""
+
+    def compute(prediction: EvalPrediction) -> dict[str, float]:
+        predicted = np.asarray(prediction.predictions)
+        if len(predicted) != len(samples):
+            raise RuntimeError(f"{len(predicted)} predictions for {len(samples)} dev samples")
+        if isinstance(samples[0], MnerSample):
+            gold = [s.labels for s in samples]
+            pred = [_decode_row(predicted[i], len(s.labels), id_to_label)
+                    for i, s in enumerate(samples)]
+            micro = mner_scores(gold, pred).micro
+        else:
+            gold = [s.relation for s in samples]
+            micro = mre_scores(gold, [id_to_label[int(p)] for p in predicted]).micro
+        return {"f1": micro.f1, "precision": micro.precision, "recall": micro.recall}
+
+    return compute
+
+
+def _decode_row(row: np.ndarray, length: int, id_to_label: list[str]) -> list[str]:
+    labels = [id_to_label[int(v)] for v in row[:length] if v >= 0]
+    return labels + ["O"] * (length - len(labels))

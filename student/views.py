@@ -1,0 +1,134 @@
+"""Input views of a sample, as sub-word ids with the position of each word's first sub-word.
+
+text view       [CLS] x [SEP]
+caption view    [CLS] x [SEP] caption [SEP]
+knowledge view  [CLS] x [SEP] caption [SEP] knowledge [SEP]   (order configurable)
+prompt view     the text view; the model inserts the prompt p after [CLS]
+
+Truncation drops knowledge first, then the caption, never the text (unless the text alone is
+longer than the budget, which is counted separately). For MRE the head and tail are wrapped
+in marker tokens, whose positions the relation head reads.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from transformers import PreTrainedTokenizerBase
+
+from corpus.records import MnerSample, MreSample, Sample
+from student.config import View, ViewConfig
+
+MARKERS = ("<h>", "</h>", "<t>", "</t>")
+
+
+@dataclass
+class EncodedView:
+    input_ids: list[int]
+    word_starts: list[int]  # index of each word's first sub-word (words only, no markers)
+    markers: tuple[int, int] | None = None  # positions of <h> and <t> (MRE)
+
+
+@dataclass
+class ViewBuilder:
+    """Encodes samples into views and counts every truncation."""
+
+    tokenizer: PreTrainedTokenizerBase
+    config: ViewConfig
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.cls_id = self.tokenizer.cls_token_id
+        self.sep_id = self.tokenizer.sep_token_id
+        if self.cls_id is None or self.sep_id is None:
+            raise ValueError("the encoder's tokenizer needs a cls and a sep token")
+        sep_text = self.config.separator
+        self.separator_ids = ([self.sep_id] if sep_text is None else
+                              self.tokenizer(sep_text, add_special_tokens=False)["input_ids"])
+
+    def encode(self, sample: Sample, view: View) -> EncodedView:
+        words, word_flags = _words_with_markers(sample)
+        pieces = self.tokenizer(words, add_special_tokens=False)["input_ids"]
+        unk = self.tokenizer.unk_token_id
+        pieces = [p or [unk] for p in pieces]  # a word that tokenizes to nothing stays aligned
+        budget = self.config.max_length - 2
+        if sum(len(p) for p in pieces) > budget:
+            self.counts["text_truncated"] += 1
+            pieces, words, word_flags = _cut_words(pieces, words, word_flags, budget)
+        ids = [self.cls_id]
+        starts: list[int] = []
+        marker_positions: list[int] = []
+        for piece, word, is_word in zip(pieces, words, word_flags, strict=True):
+            if is_word:
+                starts.append(len(ids))
+            elif word in ("<h>", "<t>"):
+                marker_positions.append(len(ids))
+            ids.extend(piece)
+        ids.append(self.sep_id)
+        ids.extend(self._context_ids(sample, view, self.config.max_length - len(ids)))
+        self.counts[f"view_{view}"] += 1
+        markers = (marker_positions[0], marker_positions[1]) if len(marker_positions) == 2 else None
+        if isinstance(sample, MreSample) and markers is None:
+            raise ValueError(f"sample {sample.id}: head or tail marker truncated away")
+        return EncodedView(ids, starts, markers)
+
+    def _context_ids(self, sample: Sample, view: View, room: int) -> list[int]:
+        if view in ("text", "prompt"):
+            return []
+        wanted = ["caption"] if view == "caption" else list(self.config.context_order)
+        parts: dict[str, list[int]] = {}
+        for name in wanted:
+            text = getattr(sample.context, name)
+            if text is None:
+                self.counts[f"missing_{name}"] += 1
+                continue
+            parts[name] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        # Knowledge gives way first, then the caption; the text was placed already.
+        for name in ("knowledge", "caption"):
+            if name not in parts:
+                continue
+            overflow = sum(len(p) + len(self.separator_ids) for p in parts.values()) - room
+            if overflow <= 0:
+                break
+            self.counts[f"{name}_truncated"] += 1
+            keep = len(parts[name]) - overflow
+            if keep <= 0:
+                del parts[name]
+            else:
+                parts[name] = parts[name][:keep]
+        ids: list[int] = []
+        for name in wanted:
+            if name in parts:
+                ids.extend(parts[name] + self.separator_ids)
+        return ids
+
+
+def _words_with_markers(sample: Sample) -> tuple[list[str], list[bool]]:
+    """The words to encode and which of them are real words (not MRE markers)."""
+    if isinstance(sample, MnerSample):
+        return list(sample.tokens), [True] * len(sample.tokens)
+    inserts: dict[int, list[str]] = {}
+    for mention, (open_, close) in ((sample.head, MARKERS[:2]), (sample.tail, MARKERS[2:])):
+        inserts.setdefault(mention.start, []).append(open_)
+        inserts.setdefault(mention.end, []).insert(0, close)
+    words: list[str] = []
+    flags: list[bool] = []
+    for index in range(len(sample.tokens) + 1):
+        for marker in inserts.get(index, []):
+            words.append(marker)
+            flags.append(False)
+        if index < len(sample.tokens):
+            words.append(sample.tokens[index])
+            flags.append(True)
+    return words, flags
+
+
+def _cut_words(pieces: list[list[int]], words: list[str], flags: list[bool],
+               budget: int) -> tuple[list[list[int]], list[str], list[bool]]:
+    total = 0
+    for index, piece in enumerate(pieces):
+        if total + len(piece) > budget:
+            return pieces[:index], words[:index], flags[:index]
+        total += len(piece)
+    return pieces, words, flags
