@@ -20,9 +20,10 @@ class EncodedDataset(Dataset):
                  label_to_id: dict[str, int] | None) -> None:
         self.samples = list(samples)
         self.views = sorted({"text" if v == "prompt" else v for v in views})
+        encoded = {v: builder.encode_all(self.samples, v) for v in self.views}
         self.items: list[dict[str, Any]] = []
-        for sample in self.samples:
-            item: dict[str, Any] = {v: builder.encode(sample, v) for v in self.views}
+        for index, sample in enumerate(self.samples):
+            item: dict[str, Any] = {v: encoded[v][index] for v in self.views}
             if label_to_id is not None:
                 labels = _label_ids(sample, label_to_id)
                 if isinstance(labels, list):  # words cut by text truncation get no label

@@ -38,9 +38,12 @@ class StudentPredictor:
 
     def predict_samples(self, samples: Sequence[Sample]) -> list[list[str]] | list[str]:
         """Word-level BIO labels per sentence (MNER) or one relation per instance (MRE)."""
-        dataset = EncodedDataset(samples, [self.view], self.builder, label_to_id=None)
+        # Batches of similar lengths waste less on padding; results go back in input order.
+        order = sorted(range(len(samples)), key=lambda i: len(samples[i].tokens))
+        ordered = [samples[i] for i in order]
+        dataset = EncodedDataset(ordered, [self.view], self.builder, label_to_id=None)
         labels = self.loaded.labels
-        results: list = []
+        results: list = [None] * len(samples)
         model = self.loaded.model
         for start in range(0, len(dataset), self.batch_size):
             items = [dataset[i] for i in range(start, min(start + self.batch_size, len(dataset)))]
@@ -48,12 +51,13 @@ class StudentPredictor:
             with torch.inference_mode():
                 predicted = model.predict(batch, self.view).cpu().tolist()
             for offset, row in enumerate(predicted):
-                sample = samples[start + offset]
+                position = order[start + offset]
+                sample = samples[position]
                 if isinstance(sample, MnerSample):
                     tags = [labels[v] for v in row if v >= 0][: len(sample.tokens)]
-                    results.append(tags + ["O"] * (len(sample.tokens) - len(tags)))
+                    results[position] = tags + ["O"] * (len(sample.tokens) - len(tags))
                 else:
-                    results.append(labels[row])
+                    results[position] = labels[row]
         return results
 
     def predict_entities(self, texts: Sequence[str]) -> list[dict[str, Any]]:

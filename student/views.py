@@ -48,42 +48,66 @@ class ViewBuilder:
                               self.tokenizer(sep_text, add_special_tokens=False)["input_ids"])
 
     def encode(self, sample: Sample, view: View) -> EncodedView:
-        words, word_flags = _words_with_markers(sample)
-        pieces = self.tokenizer(words, add_special_tokens=False)["input_ids"]
+        return self.encode_all([sample], view)[0]
+
+    def encode_all(self, samples: list[Sample], view: View) -> list[EncodedView]:
+        """Encode many samples; words and context texts go through the tokenizer in one call
+        each, which is what makes batched prediction fast."""
+        marked = [_words_with_markers(sample) for sample in samples]
+        flat = [word for words, _ in marked for word in words]
+        flat_pieces = self.tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
+        contexts = self._context_pieces(samples, view)
+        encoded, cursor = [], 0
+        for index, (sample, (words, flags)) in enumerate(zip(samples, marked, strict=True)):
+            pieces = flat_pieces[cursor:cursor + len(words)]
+            cursor += len(words)
+            parts = {name: table[index] for name, table in contexts.items()
+                     if table[index] is not None}
+            encoded.append(self._assemble(sample, view, words, flags, pieces, parts))
+        return encoded
+
+    def _context_pieces(self, samples: list[Sample], view: View) -> dict[str, list]:
+        if view in ("text", "prompt"):
+            return {}
+        wanted = ["caption"] if view == "caption" else list(self.config.context_order)
+        tables: dict[str, list] = {}
+        for name in wanted:
+            texts = [getattr(sample.context, name) for sample in samples]
+            present = [t for t in texts if t is not None]
+            self.counts[f"missing_{name}"] += len(texts) - len(present)
+            ids = iter(self.tokenizer(present, add_special_tokens=False)["input_ids"]
+                       if present else [])
+            tables[name] = [next(ids) if t is not None else None for t in texts]
+        return tables
+
+    def _assemble(self, sample: Sample, view: View, words: list[str], flags: list[bool],
+                  pieces: list[list[int]], parts: dict[str, list[int]]) -> EncodedView:
         unk = self.tokenizer.unk_token_id
         pieces = [p or [unk] for p in pieces]  # a word that tokenizes to nothing stays aligned
         budget = self.config.max_length - 2
         if sum(len(p) for p in pieces) > budget:
             self.counts["text_truncated"] += 1
-            pieces, words, word_flags = _cut_words(pieces, words, word_flags, budget)
+            pieces, words, flags = _cut_words(pieces, words, flags, budget)
         ids = [self.cls_id]
         starts: list[int] = []
         marker_positions: list[int] = []
-        for piece, word, is_word in zip(pieces, words, word_flags, strict=True):
+        for piece, word, is_word in zip(pieces, words, flags, strict=True):
             if is_word:
                 starts.append(len(ids))
             elif word in ("<h>", "<t>"):
                 marker_positions.append(len(ids))
             ids.extend(piece)
         ids.append(self.sep_id)
-        ids.extend(self._context_ids(sample, view, self.config.max_length - len(ids)))
+        ids.extend(self._fit_context(view, parts, self.config.max_length - len(ids)))
         self.counts[f"view_{view}"] += 1
         markers = (marker_positions[0], marker_positions[1]) if len(marker_positions) == 2 else None
         if isinstance(sample, MreSample) and markers is None:
             raise ValueError(f"sample {sample.id}: head or tail marker truncated away")
         return EncodedView(ids, starts, markers)
 
-    def _context_ids(self, sample: Sample, view: View, room: int) -> list[int]:
-        if view in ("text", "prompt"):
-            return []
+    def _fit_context(self, view: View, parts: dict[str, list[int]], room: int) -> list[int]:
         wanted = ["caption"] if view == "caption" else list(self.config.context_order)
-        parts: dict[str, list[int]] = {}
-        for name in wanted:
-            text = getattr(sample.context, name)
-            if text is None:
-                self.counts[f"missing_{name}"] += 1
-                continue
-            parts[name] = self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        parts = dict(parts)
         # Knowledge gives way first, then the caption; the text was placed already.
         for name in ("knowledge", "caption"):
             if name not in parts:

