@@ -7,7 +7,7 @@ scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
 python3.11 -m venv "$scratch/venv"
 "$scratch/venv/bin/pip" install -q "torch==2.13.0"
-"$scratch/venv/bin/pip" install -q -e ".[dev]"
+"$scratch/venv/bin/pip" install -q -e ".[dev,deepspeed]"
 {
   echo "# Pinned versions of every package the main environment installs (pip constraints)."
   echo "# Regenerate after changing dependencies: bash scripts/lock.sh"

@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Build the main environment (.venv) from nothing. Safe to re-run: when pyproject.toml and
 # constraints.txt are unchanged since the last install, it installs nothing.
-#   bash scripts/setup.sh             # .venv with the dev extras (tests, ruff)
-#   COTPD_EXTRAS=dev,deepspeed bash scripts/setup.sh
+#   bash scripts/setup.sh             # .venv with the dev (tests, ruff) and deepspeed extras
+#   COTPD_EXTRAS=dev bash scripts/setup.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 venv=${COTPD_VENV:-.venv}
-extras=${COTPD_EXTRAS:-dev}
+extras=${COTPD_EXTRAS:-dev,deepspeed}
 python=${PYTHON:-}
 if [ -z "$python" ]; then
   for candidate in python3.11 python3.12 python3; do

@@ -92,7 +92,7 @@ def training_arguments(config: StudentConfig, output_dir: Path, seed: int) -> Tr
         seed=seed,
         data_seed=seed,
         bf16=bf16,
-        gradient_checkpointing=checkpointing,
+        activation_checkpointing=checkpointing,
         train_sampling_strategy="group_by_length" if train.group_by_length else "random",
         deepspeed=str(train.deepspeed) if train.deepspeed else None,
         dataloader_num_workers=train.num_workers,

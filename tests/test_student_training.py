@@ -1,0 +1,122 @@
+"""Every variant trains a tiny random encoder for a few steps through `cotpd train`, and the
+saved student reloads and predicts from text alone."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+from corpus.conll import read_conll
+from corpus.registry import SPLITS, get_dataset, read_split
+from student.predict import StudentPredictor
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def demo_context(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A captions file and a knowledge file for demo_mner, in the formats users bring."""
+    folder = tmp_path_factory.mktemp("context")
+    captions, knowledge = folder / "captions.txt", folder / "knowledge.jsonl"
+    spec = get_dataset("demo_mner")
+    with open(captions, "w") as cap, open(knowledge, "w") as kno:
+        for split in SPLITS:
+            for s in read_split(spec, split).samples:
+                cap.write(f"{s.image_id}.jpg :a picture for {' '.join(s.tokens[:3])}\n")
+                named = [t for t, lab in zip(s.tokens, s.labels, strict=True) if lab != "O"]
+                kno.write(json.dumps({"img_id": s.image_id,
+                                      "knowledge": "Named: " + ", ".join(named)}) + "\n")
+    return captions, knowledge
+
+
+def train_args(tmp_path: Path, encoder: Path, context: tuple[Path, Path], name: str,
+               *extra: str, config: str = "demo_mner.yaml") -> list[str]:
+    captions, knowledge = context
+    return ["train", str(REPO / "configs" / config), "--set", f"run.output_dir={tmp_path}",
+            "--set", f"run.name={name}", "--set", f"student.encoder={encoder}",
+            "--set", "student.train.max_steps=3", "--set", "student.train.eval_steps=3",
+            "--set", "student.train.batch_size=8", "--set", "student.train.logging_steps=1",
+            "--set", f"student.context.captions={captions}",
+            "--set", f"student.context.knowledge=[{knowledge}]", *extra]
+
+
+@pytest.mark.parametrize("variant,head", [
+    ("text", "softmax"), ("caption", "softmax"), ("cot", "softmax"), ("mv", "softmax"),
+    ("upd", "softmax"), ("prefix", "softmax"), ("cpd", "softmax"), ("cpd", "crf"),
+    ("mv", "crf"),
+])
+def test_variant_trains_saves_and_predicts_from_text(variant: str, head: str, tmp_path: Path,
+                                                     tiny_encoder: Path, demo_context,
+                                                     cotpd) -> None:
+    result = cotpd(*train_args(tmp_path, tiny_encoder, demo_context, variant,
+                               "--set", f"student.variant={variant}",
+                               "--set", f"student.head={head}"))
+    assert result.exit_code == 0, result.err[-2000:]
+    model_dir = tmp_path / variant / "student" / "model"
+    report = json.loads((tmp_path / variant / "student" / "train_report.json").read_text())
+    assert report["steps"] == 3 and report["variant"] == variant
+    assert report["context"]["train"]["with_knowledge"] == 90
+    assert 0.0 <= report["dev"]["eval_f1"] <= 1.0
+    manifest = json.loads((tmp_path / variant / "manifests" / "train.json").read_text())
+    assert manifest["data_fingerprints"]
+    predictor = StudentPredictor.load(model_dir, batch_size=4)
+    texts = ["RT @fan : Taylor Swift live in Paris tonight", "omg the #NBA finals"]
+    records = predictor.predict_entities(texts)
+    assert [len(r["labels"]) for r in records] == [9, 4]
+    assert all(label in predictor.loaded.labels for r in records for label in r["labels"])
+    if predictor.view in ("text", "prompt"):
+        # Text only: each sentence gets the same labels alone as in a padded batch.
+        alone = [predictor.predict_entities([t])[0]["labels"] for t in texts]
+        assert alone == [r["labels"] for r in records]
+
+
+def test_predict_command_text_and_conll(tmp_path: Path, tiny_encoder: Path, demo_context,
+                                        cotpd) -> None:
+    assert cotpd(*train_args(tmp_path, tiny_encoder, demo_context, "cpd")).exit_code == 0
+    model_dir = tmp_path / "cpd" / "student" / "model"
+    out = cotpd("predict", "--model", model_dir, "--text", "Taylor Swift in Paris")
+    assert out.exit_code == 0, out.err
+    assert json.loads(out.out.splitlines()[0])["tokens"] == ["Taylor", "Swift", "in", "Paris"]
+    gold = REPO / "data" / "demo_mner" / "test.txt"
+    pred = tmp_path / "pred.txt"
+    out = cotpd("predict", "--model", model_dir, "--input", gold, "--output", pred)
+    assert out.exit_code == 0, out.err
+    assert len(read_conll(pred).samples) == len(read_conll(gold).samples)
+    scored = cotpd("eval", "score", "--gold", gold, "--pred", pred, "--json")
+    assert scored.exit_code == 0 and "micro" in json.loads(scored.out)
+
+
+def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, tiny_encoder: Path,
+                                                   demo_context, cotpd) -> None:
+    first = train_args(tmp_path, tiny_encoder, demo_context, "resume",
+                       "--set", "student.train.eval_steps=2", "--set", "student.train.max_steps=2")
+    assert cotpd(*first).exit_code == 0
+    again = train_args(tmp_path, tiny_encoder, demo_context, "resume",
+                       "--set", "student.train.eval_steps=2", "--set", "student.train.max_steps=4")
+    assert cotpd(*again).exit_code == 0
+    report = json.loads((tmp_path / "resume" / "student" / "train_report.json").read_text())
+    assert report["resumed_from"].endswith("checkpoint-2") and report["steps"] == 4
+
+
+def test_mre_trains_and_predicts(tmp_path: Path, tiny_encoder: Path, cotpd) -> None:
+    args = ["train", str(REPO / "configs" / "demo_mnre.yaml"), "--set",
+            f"run.output_dir={tmp_path}", "--set", f"student.encoder={tiny_encoder}",
+            "--set", "student.variant=mv", "--set", "student.train.max_steps=3",
+            "--set", "student.train.eval_steps=3", "--set", "student.train.batch_size=8"]
+    result = cotpd(*args)
+    assert result.exit_code == 0, result.err[-2000:]
+    model_dir = tmp_path / "demo_mnre" / "student" / "model"
+    gold = REPO / "data" / "demo_mnre" / "test.txt"
+    pred = tmp_path / "pred.txt"
+    assert cotpd("predict", "--model", model_dir, "--input", gold, "--output", pred
+                 ).exit_code == 0
+    scored = cotpd("eval", "score", "--gold", gold, "--pred", pred, "--json")
+    assert scored.exit_code == 0, scored.err
+    out = cotpd("predict", "--model", model_dir, "--input", gold)
+    first = json.loads(out.out.splitlines()[0])
+    assert first["relation"] in get_dataset("demo_mnre").labels
+
+
+def test_a_config_without_student_section_says_so(cotpd) -> None:
+    result = cotpd("train", str(REPO / "configs" / "demo_mner.yaml"))
+    assert result.exit_code == 2 and "no 'student' section" in result.err
