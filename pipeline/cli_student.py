@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -29,8 +30,9 @@ def train(config: Path, overrides: tuple[str, ...]) -> None:
         raise CotpdError(f"{config}: no 'student' section; add one (see configs/demo_mner.yaml)")
     run_dir = run_config.run.directory
     result = train_student(run_config, run_dir)
-    write_provenance(run_dir, "train", run_config,
-                     result.report.get("fingerprints", {}))
+    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun/deepspeed, rank 0 reports
+        return
+    write_provenance(run_dir, "train", run_config, result.report["fingerprints"])
     dev = result.dev_metrics
     click.echo(f"student ({run_config.student.variant}) -> {result.model_dir}; dev F1 "
                f"{100 * dev.get('eval_f1', 0.0):.2f} (P {100 * dev.get('eval_precision', 0.0):.2f}"

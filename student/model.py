@@ -24,6 +24,8 @@ class StudentModel(nn.Module):
                  num_labels: int) -> None:
         super().__init__()
         self.encoder = encoder
+        # The HF Trainer and its DeepSpeed integration read sizes from `model.config`.
+        self.config = encoder.config
         self.student_config = config
         self.task = task
         hidden = encoder.config.hidden_size

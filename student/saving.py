@@ -36,11 +36,14 @@ class LoadedStudent:
 
 
 def save_student(directory: Path, model: StudentModel, tokenizer: PreTrainedTokenizerBase,
-                 labels: list[str], training_config_yaml: str) -> None:
+                 labels: list[str], training_config_yaml: str,
+                 state_dict: dict[str, torch.Tensor] | None = None) -> None:
+    """Write the student directory; `state_dict` is the gathered one under ZeRO-3."""
     directory.mkdir(parents=True, exist_ok=True)
     model.encoder.config.save_pretrained(directory / "encoder_config")
     tokenizer.save_pretrained(directory / "tokenizer")
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    weights = state_dict if state_dict is not None else model.state_dict()
+    state = {k: v.detach().contiguous().cpu() for k, v in weights.items()}
     save_file(state, str(directory / "model.safetensors"), metadata={"format": "pt"})
     atomic_write_text(directory / "training_config.yaml", training_config_yaml)
     meta = {"format_version": FORMAT_VERSION, "task": model.task, "labels": labels,

@@ -149,7 +149,11 @@ def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
         "steps": trainer.state.global_step, "best_checkpoint": trainer.state.best_model_checkpoint,
         "dev": dev_metrics, "fingerprints": prepared.fingerprints,
     }
+    # Under ZeRO-3 the weights are partitioned: gather them (every rank must take part).
+    state_dict = (trainer.accelerator.get_state_dict(trainer.model_wrapped)
+                  if trainer.is_deepspeed_enabled else None)
     if trainer.is_world_process_zero():
-        save_student(model_dir, model, tokenizer, labels, config_to_yaml(run_config))
+        save_student(model_dir, model, tokenizer, labels, config_to_yaml(run_config),
+                     state_dict=state_dict)
         atomic_write_text(student_dir / "train_report.json", json.dumps(report, indent=2) + "\n")
     return TrainResult(model_dir, dev_metrics, report)
