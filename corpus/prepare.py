@@ -3,17 +3,20 @@ directory. Re-running with unchanged input files does nothing."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.config import DataConfig
+from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, write_samples_jsonl
 from corpus.fingerprint import sha256_file
 from corpus.registry import SPLITS, get_dataset, read_split_file, split_path
 from corpus.stats import split_stats
 
 REPORT_NAME = "report.json"
+REQUIRED_SPLITS = ("train", "dev")
 
 
 @dataclass
@@ -28,17 +31,21 @@ def prepare_dataset(config: DataConfig, run_dir: Path) -> PrepareResult:
     """Write `<run_dir>/data/{train,dev,test}.jsonl` and `report.json` (counts, problems,
     fingerprints). Label problems are kept as the file has them and counted in the report."""
     spec = get_dataset(config.dataset)
-    paths = {split: split_path(spec, split, config.data_root) for split in SPLITS}
+    paths = {split: split_path(spec, split, config.data_root) for split in REQUIRED_SPLITS}
+    # Training needs train and dev only; a missing test split is listed in the report.
+    with contextlib.suppress(CotpdError):
+        paths["test"] = split_path(spec, "test", config.data_root)
     fingerprints = {str(path): sha256_file(path) for path in paths.values()}
     data_dir = run_dir / "data"
     report_path = data_dir / REPORT_NAME
     if report_path.is_file():
         previous = json.loads(report_path.read_text(encoding="utf-8"))
         if previous.get("fingerprints") == fingerprints and all(
-                (data_dir / f"{split}.jsonl").is_file() for split in SPLITS):
+                (data_dir / f"{split}.jsonl").is_file() for split in paths):
             return PrepareResult(data_dir, fingerprints, skipped=True, report=previous)
     report: dict = {"dataset": spec.name, "task": spec.task, "fingerprints": fingerprints,
-                    "splits": {}, "problems": []}
+                    "splits": {}, "problems": [],
+                    "missing_splits": [s for s in SPLITS if s not in paths]}
     for split, path in paths.items():
         result = read_split_file(spec, path)
         write_samples_jsonl(data_dir / f"{split}.jsonl", result.samples)

@@ -101,8 +101,10 @@ def prepare_command(config: Path, overrides: tuple[str, ...]) -> None:
     result = prepare_dataset(run_config.data, run_dir)
     write_provenance(run_dir, "data", run_config, result.fingerprints)
     state = "already prepared (inputs unchanged)" if result.skipped else "prepared"
-    counts = ", ".join(f"{s} {result.report['splits'][s]['sentences']}" for s in SPLITS)
+    counts = ", ".join(f"{s} {stats['sentences']}" for s, stats in result.report["splits"].items())
     click.echo(f"{run_config.data.dataset}: {state}: {counts} -> {result.data_dir}")
+    for split in result.report.get("missing_splits", []):
+        click.echo(f"note: no {split} split found; prepared the others")
     if result.report["problems"]:
         click.echo(f"{len(result.report['problems'])} label problems kept as the files have "
                    f"them; listed in {result.data_dir / 'report.json'}")
