@@ -20,6 +20,7 @@ from transformers import (
 from transformers.trainer_utils import get_last_checkpoint
 
 from corpus.embedded_models import resolve_model_path
+from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
 from corpus.prepare import prepare_dataset
 from corpus.registry import get_dataset
@@ -50,6 +51,22 @@ def attach_context_files(config: StudentConfig, splits: dict[str, list]) -> dict
     knowledge = load_knowledge_files(config.context.knowledge) if config.context.knowledge else None
     return {name: attach_context(samples, captions, knowledge).to_dict()
             for name, samples in splits.items()}
+
+
+def require_context(config: StudentConfig, train: list) -> None:
+    """A variant that reads captions or knowledge, with none for any training sample, is a
+    configuration mistake, not something to train through."""
+    views = {config.train_view, config.distill_view, config.resolved_infer_view}
+    needs = {"caption"} if "caption" in views else set()
+    if "knowledge" in views:
+        needs |= set(config.views.context_order)
+    for name in sorted(needs):
+        if not any(getattr(s.context, name) for s in train):
+            source = "captions" if name == "caption" else "knowledge"
+            raise CotpdError(
+                f"variant {config.variant!r} reads the {name}, but none of the {len(train)} "
+                f"training samples has one: set student.context.{source} to a file (or run "
+                "the teacher stage first)")
 
 
 def load_encoder(config: StudentConfig, task: str):
@@ -114,6 +131,7 @@ def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
     train = read_samples_jsonl(data_dir / "train.jsonl")
     dev = read_samples_jsonl(data_dir / "dev.jsonl")
     context_report = attach_context_files(config, {"train": train, "dev": dev})
+    require_context(config, train)
     tokenizer, encoder = load_encoder(config, spec.task)
     labels = label_list(spec.task, spec.labels, train)
     label_to_id = {label: index for index, label in enumerate(labels)}

@@ -99,9 +99,17 @@ def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, tiny_encoder:
 
 
 def test_mre_trains_and_predicts(tmp_path: Path, tiny_encoder: Path, cotpd) -> None:
+    knowledge = tmp_path / "knowledge.jsonl"
+    with open(knowledge, "w") as handle:
+        for split in SPLITS:
+            for s in read_split(get_dataset("demo_mnre"), split).samples:
+                handle.write(json.dumps({"id": s.id, "knowledge": f"{s.head.name} and "
+                                         f"{s.tail.name} are named in the tweet"}) + "\n")
     args = ["train", str(REPO / "configs" / "demo_mnre.yaml"), "--set",
             f"run.output_dir={tmp_path}", "--set", f"student.encoder={tiny_encoder}",
             "--set", "student.variant=mv", "--set", "student.train.max_steps=3",
+            "--set", f"student.context.knowledge=[{knowledge}]",
+            "--set", "student.views.context_order=[knowledge]",
             "--set", "student.train.eval_steps=3", "--set", "student.train.batch_size=8"]
     result = cotpd(*args)
     assert result.exit_code == 0, result.err[-2000:]
@@ -117,6 +125,18 @@ def test_mre_trains_and_predicts(tmp_path: Path, tiny_encoder: Path, cotpd) -> N
     assert first["relation"] in get_dataset("demo_mnre").labels
 
 
-def test_a_config_without_student_section_says_so(cotpd) -> None:
-    result = cotpd("train", str(REPO / "configs" / "demo_mner.yaml"))
+def test_a_variant_without_its_context_fails_clearly(tmp_path: Path, tiny_encoder: Path,
+                                                      cotpd) -> None:
+    result = cotpd("train", str(REPO / "configs" / "demo_mner.yaml"), "--set",
+                   f"run.output_dir={tmp_path}", "--set", f"student.encoder={tiny_encoder}",
+                   "--set", "student.variant=cpd")
+    assert result.exit_code == 2
+    assert "none of the 90 training samples has one" in result.err
+    assert "student.context" in result.err
+
+
+def test_a_config_without_student_section_says_so(tmp_path: Path, cotpd) -> None:
+    config = tmp_path / "c.yaml"
+    config.write_text("data:\n  dataset: demo_mner\n")
+    result = cotpd("train", str(config))
     assert result.exit_code == 2 and "no 'student' section" in result.err
