@@ -3,12 +3,14 @@ in-process runner for the `cotpd` command."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from corpus.registry import SPLITS, get_dataset, read_split
 from pipeline.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
@@ -59,3 +61,19 @@ def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
                         num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
     BertModel(config).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def demo_context(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A captions file and a knowledge file for demo_mner, in the formats users bring."""
+    folder = tmp_path_factory.mktemp("context")
+    captions, knowledge = folder / "captions.txt", folder / "knowledge.jsonl"
+    spec = get_dataset("demo_mner")
+    with open(captions, "w") as cap, open(knowledge, "w") as kno:
+        for split in SPLITS:
+            for s in read_split(spec, split).samples:
+                cap.write(f"{s.image_id}.jpg :a picture for {' '.join(s.tokens[:3])}\n")
+                named = [t for t, lab in zip(s.tokens, s.labels, strict=True) if lab != "O"]
+                kno.write(json.dumps({"img_id": s.image_id,
+                                      "knowledge": "Named: " + ", ".join(named)}) + "\n")
+    return captions, knowledge

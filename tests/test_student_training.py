@@ -13,22 +13,6 @@ from student.predict import StudentPredictor
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
-def demo_context(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A captions file and a knowledge file for demo_mner, in the formats users bring."""
-    folder = tmp_path_factory.mktemp("context")
-    captions, knowledge = folder / "captions.txt", folder / "knowledge.jsonl"
-    spec = get_dataset("demo_mner")
-    with open(captions, "w") as cap, open(knowledge, "w") as kno:
-        for split in SPLITS:
-            for s in read_split(spec, split).samples:
-                cap.write(f"{s.image_id}.jpg :a picture for {' '.join(s.tokens[:3])}\n")
-                named = [t for t, lab in zip(s.tokens, s.labels, strict=True) if lab != "O"]
-                kno.write(json.dumps({"img_id": s.image_id,
-                                      "knowledge": "Named: " + ", ".join(named)}) + "\n")
-    return captions, knowledge
-
-
 def train_args(tmp_path: Path, encoder: Path, context: tuple[Path, Path], name: str,
                *extra: str, config: str = "demo_mner.yaml") -> list[str]:
     captions, knowledge = context
