@@ -58,9 +58,9 @@ def one_run(args: argparse.Namespace) -> None:
     from transformers import AutoModelForTokenClassification
 
     from corpus.conll import read_conll
+    from corpus.context_files import attach_context, load_captions, load_knowledge_files
     from eval.metrics import mner_scores
     from pipeline.config import load_run_config
-    from student.context_sources import attach_context, load_captions, load_knowledge_files
     from student.predict import StudentPredictor
     from student.train import train_student
 

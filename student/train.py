@@ -19,6 +19,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
+from corpus.context_files import attach_context, load_captions, load_knowledge_files
 from corpus.embedded_models import resolve_model_path
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
@@ -26,7 +27,6 @@ from corpus.prepare import prepare_dataset
 from corpus.registry import get_dataset
 from corpus.schema import config_to_yaml
 from student.config import StudentConfig
-from student.context_sources import attach_context, load_captions, load_knowledge_files
 from student.data import EncodedDataset, ViewCollator
 from student.labels import label_list
 from student.model import StudentModel

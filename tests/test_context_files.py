@@ -8,9 +8,7 @@ from pathlib import Path
 import pytest
 
 from corpus.conll import read_conll
-from corpus.errors import DataFormatError
-from corpus.records import Mention, MnerSample, MreSample
-from student.context_sources import (
+from corpus.context_files import (
     AttachReport,
     KnowledgeRecord,
     attach_context,
@@ -19,8 +17,8 @@ from student.context_sources import (
     load_knowledge_files,
     normalise_image_id,
 )
-
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+from corpus.errors import DataFormatError
+from corpus.records import Mention, MnerSample, MreSample
 
 
 def write(path: Path, text: str) -> Path:
@@ -156,13 +154,6 @@ def test_attach_sample_without_image_id() -> None:
     sample.image_id = None
     report = attach_context([sample], {"s2": "c"}, {})
     assert (report.missing_caption, report.missing_knowledge) == (1, 1)
-
-
-@pytest.fixture
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"{SHARED_DATA} is absent")
-    return SHARED_DATA
 
 
 def test_real_blip2_captions_and_knowledge(shared_data: Path) -> None:

@@ -1,0 +1,1 @@
+"""The teacher: prompt catalogue, LLM backends, the CoT runner and the knowledge store."""

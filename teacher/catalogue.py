@@ -1,0 +1,83 @@
+"""The prompt catalogue: versioned templates as data, rendered with LlamaIndex PromptTemplate.
+
+Per-teacher override files are merged over the default catalogue prompt by prompt (a base
+model may need other few-shot examples; a chat model other wording). Every prompt has a hash
+of everything that shapes its text, so the store recomputes exactly what changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from llama_index.core import PromptTemplate
+
+from corpus.errors import CotpdError
+
+DEFAULT_CATALOGUE = Path(__file__).parent / "prompts" / "default.yaml"
+Style = Literal["completion", "chat"]
+
+
+@dataclass(frozen=True)
+class CatalogPrompt:
+    id: str
+    version: int
+    kind: str
+    chat: str
+    completion: dict[str, Any]
+
+    def version_hash(self, style: Style) -> str:
+        """Hash of the text that shapes this prompt in `style` (12 hex digits)."""
+        shape = {"id": self.id, "version": self.version, "style": style,
+                 "template": self.chat if style == "chat" else self.completion}
+        text = json.dumps(shape, sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()[:12]
+
+    def render(self, style: Style, **values: str) -> str:
+        """The prompt text for one sample."""
+        try:
+            if style == "chat":
+                return PromptTemplate(self.chat).format(**values)
+            example = PromptTemplate(self.completion["example"])
+            shots = "".join(example.format(**shot) for shot in self.completion.get("examples", []))
+            return PromptTemplate(self.completion["template"]).format(examples=shots, **values)
+        except KeyError as missing:
+            raise CotpdError(f"prompt {self.id!r}: the template needs {missing}, which this "
+                             "sample does not provide") from None
+
+    def stop(self, style: Style) -> tuple[str, ...]:
+        return tuple(self.completion.get("stop", [])) if style == "completion" else ()
+
+    def max_tokens(self, default: int) -> int:
+        return int(self.completion.get("max_tokens", default))
+
+
+def load_catalogue(overrides: Sequence[str | Path] = ()) -> dict[str, CatalogPrompt]:
+    """The default catalogue with each override file merged over it, prompt by prompt."""
+    merged: dict[str, dict[str, Any]] = _read(DEFAULT_CATALOGUE)
+    for path in overrides:
+        for prompt_id, fields in _read(Path(path)).items():
+            merged[prompt_id] = {**merged.get(prompt_id, {}), **fields}
+    catalogue = {}
+    for prompt_id, fields in merged.items():
+        missing = {"version", "chat", "completion"} - set(fields)
+        if missing:
+            raise CotpdError(f"prompt {prompt_id!r}: missing {', '.join(sorted(missing))}")
+        catalogue[prompt_id] = CatalogPrompt(id=prompt_id, version=int(fields["version"]),
+                                             kind=fields.get("kind", "explain"),
+                                             chat=fields["chat"], completion=fields["completion"])
+    return catalogue
+
+
+def _read(path: Path) -> dict[str, dict[str, Any]]:
+    if not path.is_file():
+        raise CotpdError(f"prompt file not found: {path}")
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise CotpdError(f"{path}: expected a mapping of prompt id -> fields")
+    return data

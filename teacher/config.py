@@ -1,0 +1,52 @@
+"""The teacher stage's config section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from corpus.schema import ModelPathMarker, StrictModel
+
+EXPLAIN_PROMPTS = ("noun", "sentence", "multimodal")
+
+
+class SamplingConfig(StrictModel):
+    temperature: float = Field(0.0, ge=0.0)  # the paper's temperature-0 teacher
+    top_p: float = Field(1.0, gt=0.0, le=1.0)
+    max_tokens: int = Field(96, ge=1)  # a prompt's own max_tokens, when set, wins
+    seed: int = 0
+
+
+class OpenAIServerConfig(StrictModel):
+    base_urls: list[str] = ["http://127.0.0.1:8000/v1"]  # several: data-parallel replicas
+    model: str | None = None  # the served model name; None: teacher.model
+    api_key: str = "EMPTY"
+    concurrency: int = Field(32, ge=1)
+    timeout_s: float = Field(120.0, gt=0)
+    max_retries: int = Field(5, ge=0)
+
+
+class KnowledgeConfig(StrictModel):
+    """How the explanations become the student's knowledge text."""
+
+    prompts: list[str] = list(EXPLAIN_PROMPTS)
+    budget_tokens: int = Field(192, ge=8)  # measured with the student's tokenizer
+    summarize: bool = True  # over budget: ask the summarize prompt first, then truncate
+
+
+class TeacherConfig(StrictModel):
+    name: str = "gemma3-270m"  # a label for studies; the fingerprint identifies the model
+    backend: Literal["embedded", "transformers", "openai", "vllm", "import"] = "embedded"
+    model: Annotated[str | None, ModelPathMarker()] = None  # local folder (transformers, vllm)
+    style: Literal["completion", "chat"] = "completion"  # completion: few-shot, base models
+    image_input: Literal["caption", "image"] = "caption"  # image: vision-language teachers
+    prompt_files: list[Path] = []  # per-teacher overrides merged over the default catalogue
+    sampling: SamplingConfig = SamplingConfig()
+    batch_size: int = Field(8, ge=1)  # in-process backends
+    openai: OpenAIServerConfig = OpenAIServerConfig()
+    import_files: list[Path] = []  # backend import: JSONL {id or img_id, knowledge}
+    store: Path | None = None  # None: <run>/teacher/store.sqlite
+    knowledge: KnowledgeConfig = KnowledgeConfig()
+    trust_remote_code: bool = False

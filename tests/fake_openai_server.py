@@ -1,0 +1,207 @@
+"""A real local OpenAI-compatible HTTP server with a programmable fault script.
+
+Tests of the `openai` teacher backend talk to it over real sockets, so what they check is
+what a vLLM server would see: the request bodies, the retries, the dropped connections.
+Each request consumes one behaviour from the script (an empty script answers normally):
+
+- `"ok"`: answer; `"empty"`: answer with empty text; `"nousage"`: answer without `usage`;
+- `"500"` (any 3-digit status): that status with an OpenAI-style error body;
+- `"429:0.1"`: 429 with `Retry-After: 0.1`;
+- `"slow:3"`: sleep 3 s, then answer (the client may have given up by then);
+- `"drop"`: close the socket without a response;
+- `"malformed"`: 200 with invalid JSON; `"context"`: vLLM's context length 400.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import socket
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+CONTEXT_ERROR = (
+    "This model's maximum context length is 2048 tokens. However, you requested 4096 tokens "
+    "(3840 in the messages, 256 in the completion). Please reduce the length of the messages "
+    "or completion."
+)
+
+
+def _last_prompt(body: dict[str, Any]) -> str:
+    """The text the answer echoes: the prompt, or the last message's text parts."""
+    if "prompt" in body:
+        return str(body["prompt"])
+    content = (body.get("messages") or [{}])[-1].get("content", "")
+    if isinstance(content, list):
+        return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+    return str(content)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive, like uvicorn behind vLLM
+    server: _Server
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+    def setup(self) -> None:
+        super().setup()
+        self.server.owner._track(self.connection, add=True)
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            self.server.owner._track(self.connection, add=False)
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length)
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            body = {"_raw": raw.decode("utf-8", "replace")}
+        owner = self.server.owner
+        behaviour = owner._next(self.path, body)
+        try:
+            self._respond(behaviour, body, owner)
+        except OSError:  # the client gave up (timeout) or the server is stopping
+            self.close_connection = True
+
+    def _respond(self, behaviour: str, body: dict[str, Any], owner: FakeOpenAIServer) -> None:
+        kind, _, arg = behaviour.partition(":")
+        if kind == "slow":
+            kind = "drop" if owner._stopping.wait(float(arg)) else "ok"
+        if kind == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if kind == "malformed":
+            self._send(200, b'{"id": "cmpl-x", "choices": [{"text": "unterminated')
+            return
+        if kind == "context":
+            self._send_json(400, {"object": "error", "message": CONTEXT_ERROR,
+                                  "type": "BadRequestError", "param": None, "code": 400})
+            return
+        if kind == "429":
+            self._send_json(429, {"object": "error", "message": "rate limited", "code": 429},
+                            {"Retry-After": arg} if arg else {})
+            return
+        if kind.isdigit():
+            self._send_json(int(kind), {"object": "error", "message": f"fake {kind}",
+                                        "code": int(kind)})
+            return
+        self._send_json(200, self._answer(kind, body))
+
+    def _answer(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        prompt = _last_prompt(body)
+        text = "" if kind == "empty" else f"answer to: {prompt[-20:]}"
+        chat = self.path.endswith("/chat/completions")
+        choice: dict[str, Any] = {"index": 0, "finish_reason": "stop", "logprobs": None}
+        if chat:
+            choice["message"] = {"role": "assistant", "content": text}
+        else:
+            choice["text"] = text
+        answer: dict[str, Any] = {
+            "id": f"cmpl-{time.monotonic_ns()}", "created": int(time.time()),
+            "object": "chat.completion" if chat else "text_completion",
+            "model": body.get("model", "fake"), "choices": [choice],
+        }
+        if kind != "nousage":
+            prompt_tokens, completion_tokens = len(prompt.split()), len(text.split())
+            answer["usage"] = {"prompt_tokens": prompt_tokens,
+                               "completion_tokens": completion_tokens,
+                               "total_tokens": prompt_tokens + completion_tokens}
+        return answer
+
+    def _send_json(self, status: int, payload: dict[str, Any],
+                   headers: dict[str, str] | None = None) -> None:
+        self._send(status, json.dumps(payload).encode(), headers)
+
+    def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    block_on_close = False
+    request_queue_size = 128  # the default 5 drops SYNs under concurrent connects
+    owner: FakeOpenAIServer
+
+
+class FakeOpenAIServer:
+    """`with FakeOpenAIServer(["500"]) as server: ... server.url ... server.requests`."""
+
+    def __init__(self, script: Iterable[str] = ()) -> None:
+        self.script: deque[str] = deque(script)
+        self.requests: list[dict[str, Any]] = []  # {"path", "body", "behaviour"} in order
+        self.port = 0
+        self._lock = threading.Lock()
+        self._connections: set[socket.socket] = set()
+        self._stopping = threading.Event()
+        self._server: _Server | None = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def push(self, *behaviours: str) -> None:
+        """Append behaviours to the fault script."""
+        with self._lock:
+            self.script.extend(behaviours)
+
+    def start(self) -> FakeOpenAIServer:
+        """Listen (again) on the same port as before, or on a free one the first time."""
+        self._stopping.clear()
+        self._server = _Server(("127.0.0.1", self.port), _Handler)
+        self._server.owner = self
+        self.port = self._server.server_address[1]
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Die like a crashed server: stop listening and reset every open connection."""
+        if self._server is None:
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        with self._lock:
+            for connection in list(self._connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        self._server = None
+
+    def __enter__(self) -> FakeOpenAIServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _next(self, path: str, body: dict[str, Any]) -> str:
+        with self._lock:
+            behaviour = self.script.popleft() if self.script else "ok"
+            self.requests.append({"path": path, "body": body, "behaviour": behaviour})
+        return behaviour
+
+    def _track(self, connection: socket.socket, add: bool) -> None:
+        with self._lock:
+            if add:
+                self._connections.add(connection)
+            else:
+                self._connections.discard(connection)
