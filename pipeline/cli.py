@@ -15,6 +15,7 @@ from corpus.errors import CotpdError
 from pipeline.cli_data import data
 from pipeline.cli_eval import eval_group
 from pipeline.cli_student import predict, train
+from pipeline.cli_teacher import store, teach
 from pipeline.doctor import doctor
 from pipeline.offline import set_offline_switches
 
@@ -28,6 +29,8 @@ def cli(debug: bool) -> None:
 cli.add_command(data)
 cli.add_command(eval_group)
 cli.add_command(doctor)
+cli.add_command(teach)
+cli.add_command(store)
 cli.add_command(train)
 cli.add_command(predict)
 

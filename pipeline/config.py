@@ -19,6 +19,7 @@ from corpus.config import DataConfig
 from corpus.errors import CotpdError
 from corpus.schema import StrictModel
 from student.config import StudentConfig
+from teacher.config import TeacherConfig
 
 
 class ConfigError(CotpdError):
@@ -42,6 +43,7 @@ class RunConfig(StrictModel):
 
     run: RunSection = RunSection()
     data: DataConfig
+    teacher: TeacherConfig | None = None
     student: StudentConfig | None = None
 
 

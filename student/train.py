@@ -45,10 +45,20 @@ class TrainResult:
     report: dict[str, Any]
 
 
-def attach_context_files(config: StudentConfig, splits: dict[str, list]) -> dict[str, Any]:
+def knowledge_files(config: StudentConfig, run_dir: Path) -> list[Path]:
+    """The configured knowledge files, else what the teach stage wrote into the run."""
+    if config.context.knowledge:
+        return list(config.context.knowledge)
+    written = run_dir / "teacher" / "knowledge.jsonl"
+    return [written] if written.is_file() else []
+
+
+def attach_context_files(config: StudentConfig, splits: dict[str, list],
+                         run_dir: Path) -> dict[str, Any]:
     """Captions and knowledge from files, counted per split (nothing dropped silently)."""
     captions = load_captions(config.context.captions) if config.context.captions else None
-    knowledge = load_knowledge_files(config.context.knowledge) if config.context.knowledge else None
+    files = knowledge_files(config, run_dir)
+    knowledge = load_knowledge_files(files) if files else None
     return {name: attach_context(samples, captions, knowledge).to_dict()
             for name, samples in splits.items()}
 
@@ -66,7 +76,7 @@ def require_context(config: StudentConfig, train: list) -> None:
             raise CotpdError(
                 f"variant {config.variant!r} reads the {name}, but none of the {len(train)} "
                 f"training samples has one: set student.context.{source} to a file (or run "
-                "the teacher stage first)")
+                "`cotpd teach` first)")
 
 
 def load_encoder(config: StudentConfig, task: str):
@@ -130,7 +140,7 @@ def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
     data_dir = prepared.data_dir
     train = read_samples_jsonl(data_dir / "train.jsonl")
     dev = read_samples_jsonl(data_dir / "dev.jsonl")
-    context_report = attach_context_files(config, {"train": train, "dev": dev})
+    context_report = attach_context_files(config, {"train": train, "dev": dev}, run_dir)
     require_context(config, train)
     tokenizer, encoder = load_encoder(config, spec.task)
     labels = label_list(spec.task, spec.labels, train)

@@ -40,21 +40,28 @@ class CatalogPrompt:
 
     def render(self, style: Style, **values: str) -> str:
         """The prompt text for one sample."""
-        try:
-            if style == "chat":
-                return PromptTemplate(self.chat).format(**values)
-            example = PromptTemplate(self.completion["example"])
-            shots = "".join(example.format(**shot) for shot in self.completion.get("examples", []))
-            return PromptTemplate(self.completion["template"]).format(examples=shots, **values)
-        except KeyError as missing:
-            raise CotpdError(f"prompt {self.id!r}: the template needs {missing}, which this "
-                             "sample does not provide") from None
+        if style == "chat":
+            return _fill(self.id, PromptTemplate(self.chat), values)
+        example = PromptTemplate(self.completion["example"])
+        shots = "".join(_fill(self.id, example, shot)
+                        for shot in self.completion.get("examples", []))
+        return _fill(self.id, PromptTemplate(self.completion["template"]),
+                     {"examples": shots, **values})
 
     def stop(self, style: Style) -> tuple[str, ...]:
         return tuple(self.completion.get("stop", [])) if style == "completion" else ()
 
     def max_tokens(self, default: int) -> int:
         return int(self.completion.get("max_tokens", default))
+
+
+def _fill(prompt_id: str, template: PromptTemplate, values: dict[str, str]) -> str:
+    # LlamaIndex leaves unknown placeholders in place; a prompt with a hole is an error here.
+    missing = [v for v in template.template_vars if v not in values]
+    if missing:
+        raise CotpdError(f"prompt {prompt_id!r}: the template needs {', '.join(missing)}, "
+                         "which this sample does not provide")
+    return template.format(**values)
 
 
 def load_catalogue(overrides: Sequence[str | Path] = ()) -> dict[str, CatalogPrompt]:

@@ -47,6 +47,7 @@ class TeacherConfig(StrictModel):
     batch_size: int = Field(8, ge=1)  # in-process backends
     openai: OpenAIServerConfig = OpenAIServerConfig()
     import_files: list[Path] = []  # backend import: JSONL {id or img_id, knowledge}
+    captions: Path | None = None  # for the multimodal prompt: `<imgid>.jpg :caption` or JSONL
     store: Path | None = None  # None: <run>/teacher/store.sqlite
     knowledge: KnowledgeConfig = KnowledgeConfig()
     trust_remote_code: bool = False

@@ -1,0 +1,129 @@
+"""The teach stage: every sample x explanation prompt through the teacher into the store, then
+the student's knowledge file `<run>/teacher/knowledge.jsonl` assembled from the store."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from corpus.context_files import attach_context, load_captions
+from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.prepare import prepare_dataset
+from corpus.registry import get_dataset
+from teacher.catalogue import load_catalogue
+from teacher.config import TeacherConfig
+from teacher.import_backend import (
+    IMPORTED_PROMPT,
+    IMPORTED_VERSION,
+    import_fingerprint_parts,
+    import_knowledge,
+)
+from teacher.knowledge import assemble_knowledge
+from teacher.runner import PromptCounts, Teacher, run_prompt, summarize_counts, teacher_fingerprint
+from teacher.store import KnowledgeStore
+
+if TYPE_CHECKING:
+    from pipeline.config import RunConfig
+
+KNOWLEDGE_FILE = "knowledge.jsonl"
+
+
+def teacher_dir(run_dir: Path) -> Path:
+    return run_dir / "teacher"
+
+
+def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
+          teacher: Teacher | None = None) -> dict[str, Any]:
+    """Run the configured explanation prompts and write the knowledge file; returns the
+    summary (also written to `<run>/teacher/summary.json`). `teacher` overrides the backend
+    built from the config (tests, benchmarks)."""
+    config = run_config.teacher or TeacherConfig()
+    prepared = prepare_dataset(run_config.data, run_dir)
+    samples = [s for split in prepared.report["splits"]
+               for s in read_samples_jsonl(prepared.data_dir / f"{split}.jsonl")]
+    if config.captions:
+        attach_context(samples, load_captions(config.captions), None)
+    out_dir = teacher_dir(run_dir)
+    store_path = config.store or out_dir / "store.sqlite"
+    start = time.perf_counter()
+    counts: dict[str, PromptCounts] = {}
+    with KnowledgeStore(store_path) as store:
+        if config.backend == "import":
+            parts = import_fingerprint_parts(config.import_files)
+            fingerprint = teacher_fingerprint(parts)
+            store.register_teacher(fingerprint, config.name, parts)
+            imported = import_knowledge(samples, config.import_files, store, fingerprint)
+            answers = {IMPORTED_PROMPT: store.texts(fingerprint, IMPORTED_PROMPT,
+                                                    IMPORTED_VERSION)}
+            order, summarize = [IMPORTED_PROMPT], None
+            summary_extra: dict[str, Any] = {"import": imported}
+        else:
+            spec = get_dataset(run_config.data.dataset)
+            images = spec.directory_under(run_config.data.data_root) / (spec.images or "images")
+            if teacher is None:
+                from teacher.factory import build_teacher
+
+                teacher = build_teacher(config, images_dir=images)
+            fingerprint = teacher.fingerprint
+            store.register_teacher(fingerprint, config.name, teacher.backend.fingerprint_parts())
+            catalogue = load_catalogue(config.prompt_files)
+            order = list(config.knowledge.prompts)
+            for prompt_id in order:
+                counts[prompt_id] = run_prompt(samples, catalogue[prompt_id], teacher, store,
+                                               retry_failed=retry_failed)
+            answers = {p: store.texts(fingerprint, p, catalogue[p].version_hash(teacher.style))
+                       for p in order}
+            summarize = _summarizer(samples, catalogue["summarize"], teacher, store, counts) \
+                if config.knowledge.summarize else None
+            summary_extra = {}
+        count_tokens, truncate = _token_tools(run_config)
+        knowledge, knowledge_counts = assemble_knowledge(
+            samples, answers, order, count_tokens, config.knowledge.budget_tokens, summarize,
+            truncate)
+    lines = [json.dumps({"id": s.id, "img_id": s.image_id, "knowledge": knowledge[s.id]},
+                        ensure_ascii=False) for s in samples if s.id in knowledge]
+    atomic_write_text(out_dir / KNOWLEDGE_FILE, "".join(line + "\n" for line in lines))
+    summary = {"teacher": config.name, "fingerprint": fingerprint, "backend": config.backend,
+               "store": str(store_path), "samples": len(samples),
+               **summarize_counts(counts, time.perf_counter() - start),
+               "knowledge": dict(knowledge_counts), **summary_extra,
+               "fingerprints": prepared.fingerprints}
+    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _summarizer(samples, prompt, teacher: Teacher, store: KnowledgeStore,
+                counts: dict[str, PromptCounts]):
+    by_id = {s.id: s for s in samples}
+
+    def summarize(long_texts: dict[str, str]) -> dict[str, str]:
+        chosen = [by_id[key] for key in long_texts]
+        values = {key: {"knowledge": text} for key, text in long_texts.items()}
+        counts["summarize"] = run_prompt(chosen, prompt, teacher, store, values=values)
+        return store.texts(teacher.fingerprint, prompt.id, prompt.version_hash(teacher.style))
+
+    return summarize
+
+
+def _token_tools(run_config: RunConfig):
+    """Count and cut tokens with the student's tokenizer (words when there is no student)."""
+    if run_config.student is None:
+        return (lambda text: len(text.split()),
+                lambda text, n: " ".join(text.split()[:n]))
+    from transformers import AutoTokenizer
+
+    from corpus.embedded_models import resolve_model_path
+
+    path = resolve_model_path(run_config.student.encoder, "student.encoder")
+    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+
+    def count(text: str) -> int:
+        return len(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def cut(text: str, n: int) -> str:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"][:n]
+        return tokenizer.decode(ids)
+
+    return count, cut
