@@ -8,9 +8,7 @@ any point keeps everything it finished, and a re-run asks only for what is missi
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -19,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import CotpdError
+from corpus.files import atomic_writer
 from teacher.backend import GenerationResult
 
 SCHEMA_VERSION = 1
@@ -206,25 +205,15 @@ class KnowledgeStore:
 
     def export_jsonl(self, path: str | Path, teacher: str | None = None) -> int:
         """Write every row (plus `teacher_name`) as JSON lines, atomically; return the count."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
         sql = f"""
             SELECT a.*, t.name AS teacher_name
             FROM answers a LEFT JOIN teachers t ON t.fingerprint = a.teacher
             WHERE {_WHO} ORDER BY a.teacher, a.prompt_id, a.prompt_hash, a.sample_key"""
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         count = 0
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out, self._lock:
-                for record in _dicts(self._db.execute(sql, (teacher, teacher, teacher))):
-                    out.write(json.dumps(record, ensure_ascii=False) + "\n")
-                    count += 1
-                out.flush()
-                os.fsync(out.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_writer(path, "w") as out, self._lock:
+            for record in _dicts(self._db.execute(sql, (teacher, teacher, teacher))):
+                out.write(json.dumps(record, ensure_ascii=False) + "\n")
+                count += 1
         return count
 
 
