@@ -12,6 +12,7 @@ import sys
 import click
 
 from corpus.errors import CotpdError
+from pipeline.cli_caption import caption
 from pipeline.cli_data import data
 from pipeline.cli_eval import eval_group
 from pipeline.cli_student import predict, train
@@ -29,6 +30,7 @@ def cli(debug: bool) -> None:
 cli.add_command(data)
 cli.add_command(eval_group)
 cli.add_command(doctor)
+cli.add_command(caption)
 cli.add_command(teach)
 cli.add_command(store)
 cli.add_command(train)

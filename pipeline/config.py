@@ -19,6 +19,7 @@ from corpus.config import DataConfig
 from corpus.errors import CotpdError
 from corpus.schema import StrictModel
 from student.config import StudentConfig
+from teacher.caption_config import CaptionConfig
 from teacher.config import TeacherConfig
 
 
@@ -43,6 +44,7 @@ class RunConfig(StrictModel):
 
     run: RunSection = RunSection()
     data: DataConfig
+    caption: CaptionConfig | None = None
     teacher: TeacherConfig | None = None
     student: StudentConfig | None = None
 

@@ -33,6 +33,7 @@ from student.model import StudentModel
 from student.saving import save_student
 from student.trainer import DistillationTrainer, make_compute_metrics
 from student.views import MARKERS, ViewBuilder
+from teacher.captioning import captions_for_run, ok_captions
 
 if TYPE_CHECKING:
     from pipeline.config import RunConfig
@@ -53,10 +54,18 @@ def knowledge_files(config: StudentConfig, run_dir: Path) -> list[Path]:
     return [written] if written.is_file() else []
 
 
+def run_captions(config: StudentConfig, run_dir: Path) -> dict[str, str] | None:
+    """The configured captions file, else what the caption stage wrote into the run."""
+    if config.context.captions:
+        return load_captions(config.context.captions)
+    written = captions_for_run(run_dir)
+    return ok_captions(written) if written else None
+
+
 def attach_context_files(config: StudentConfig, splits: dict[str, list],
                          run_dir: Path) -> dict[str, Any]:
     """Captions and knowledge from files, counted per split (nothing dropped silently)."""
-    captions = load_captions(config.context.captions) if config.context.captions else None
+    captions = run_captions(config, run_dir)
     files = knowledge_files(config, run_dir)
     knowledge = load_knowledge_files(files) if files else None
     return {name: attach_context(samples, captions, knowledge).to_dict()

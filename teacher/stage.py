@@ -12,6 +12,7 @@ from corpus.context_files import attach_context, load_captions
 from corpus.files import atomic_write_text, read_samples_jsonl
 from corpus.prepare import prepare_dataset
 from corpus.registry import get_dataset
+from teacher.captioning import captions_for_run, ok_captions
 from teacher.catalogue import load_catalogue
 from teacher.config import TeacherConfig
 from teacher.import_backend import (
@@ -43,8 +44,9 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
     prepared = prepare_dataset(run_config.data, run_dir)
     samples = [s for split in prepared.report["splits"]
                for s in read_samples_jsonl(prepared.data_dir / f"{split}.jsonl")]
-    if config.captions:
-        attach_context(samples, load_captions(config.captions), None)
+    captions = _captions(config, run_dir)
+    if captions is not None:
+        attach_context(samples, captions, None)
     out_dir = teacher_dir(run_dir)
     store_path = config.store or out_dir / "store.sqlite"
     start = time.perf_counter()
@@ -92,6 +94,14 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
                "fingerprints": prepared.fingerprints}
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _captions(config: TeacherConfig, run_dir: Path) -> dict[str, str] | None:
+    """The configured captions file, else what the caption stage wrote into the run."""
+    if config.captions:
+        return load_captions(config.captions)
+    written = captions_for_run(run_dir)
+    return ok_captions(written) if written else None
 
 
 def _summarizer(samples, prompt, teacher: Teacher, store: KnowledgeStore,
