@@ -141,7 +141,7 @@ def main() -> None:
     parser.add_argument("--server-url")
     parser.add_argument("--model", default="gemma3-270m")
     parser.add_argument("--prompts", type=int, default=64)
-    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--concurrency", type=int, default=64)
     parser.add_argument("--local-prompts", type=int, default=16)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--max-tokens", type=int, default=32)

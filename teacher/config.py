@@ -23,7 +23,7 @@ class OpenAIServerConfig(StrictModel):
     base_urls: list[str] = ["http://127.0.0.1:8000/v1"]  # several: data-parallel replicas
     model: str | None = None  # the served model name; None: teacher.model
     api_key: str = "EMPTY"
-    concurrency: int = Field(32, ge=1)
+    concurrency: int = Field(64, ge=1)  # measured: 0.91 of vLLM-CPU saturation at 64
     timeout_s: float = Field(120.0, gt=0)
     max_retries: int = Field(5, ge=0)
 
