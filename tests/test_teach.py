@@ -24,7 +24,7 @@ def teach_args(tmp_path: Path, url: str, *extra: str) -> list[str]:
             "--set", "teacher.backend=openai", "--set", "teacher.name=fake",
             "--set", f"teacher.openai.base_urls=[{url}]", "--set", "teacher.openai.model=fake",
             "--set", "teacher.openai.max_retries=0", "--set", "teacher.openai.timeout_s=10",
-            *extra]
+            "--set", "teacher.knowledge.prompts=[noun,sentence,multimodal]", *extra]
 
 
 def store_rows(tmp_path: Path) -> list[tuple]:
