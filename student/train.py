@@ -19,7 +19,7 @@ from transformers import (
 )
 from transformers.trainer_utils import get_last_checkpoint
 
-from corpus.context_files import attach_context, load_captions, load_knowledge_files
+from corpus.context_files import attach_context, load_knowledge_files
 from corpus.embedded_models import resolve_model_path
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
@@ -33,7 +33,7 @@ from student.model import StudentModel
 from student.saving import save_student
 from student.trainer import DistillationTrainer, make_compute_metrics
 from student.views import MARKERS, ViewBuilder
-from teacher.captioning import captions_for_run, ok_captions
+from teacher.captioning import captions_for_stage
 
 if TYPE_CHECKING:
     from pipeline.config import RunConfig
@@ -54,18 +54,10 @@ def knowledge_files(config: StudentConfig, run_dir: Path) -> list[Path]:
     return [written] if written.is_file() else []
 
 
-def run_captions(config: StudentConfig, run_dir: Path) -> dict[str, str] | None:
-    """The configured captions file, else what the caption stage wrote into the run."""
-    if config.context.captions:
-        return load_captions(config.context.captions)
-    written = captions_for_run(run_dir)
-    return ok_captions(written) if written else None
-
-
 def attach_context_files(config: StudentConfig, splits: dict[str, list],
                          run_dir: Path) -> dict[str, Any]:
     """Captions and knowledge from files, counted per split (nothing dropped silently)."""
-    captions = run_captions(config, run_dir)
+    captions = captions_for_stage(config.context.captions, run_dir)
     files = knowledge_files(config, run_dir)
     knowledge = load_knowledge_files(files) if files else None
     return {name: attach_context(samples, captions, knowledge).to_dict()

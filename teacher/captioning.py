@@ -60,6 +60,15 @@ def captions_for_run(run_dir: Path) -> Path | None:
     return path if path.is_file() else None
 
 
+def captions_for_stage(configured: Path | None, run_dir: Path) -> dict[str, str] | None:
+    """A configured captions file, else the run's own ok captions, else None (teacher and
+    student use the same rule)."""
+    if configured:
+        return load_captions(configured)
+    written = captions_for_run(run_dir)
+    return ok_captions(written) if written else None
+
+
 def ok_captions(path: Path) -> dict[str, str]:
     """Only the captions with status ok (`load_captions` would also take the empty ones)."""
     return {normalise_image_id(r["img_id"]): r["caption"] for r in _read_records(path)

@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corpus.context_files import attach_context, load_captions
+from corpus.context_files import attach_context
 from corpus.files import atomic_write_text, read_samples_jsonl
 from corpus.prepare import prepare_dataset
 from corpus.registry import get_dataset
-from teacher.captioning import captions_for_run, ok_captions
+from teacher.captioning import captions_for_stage
 from teacher.catalogue import load_catalogue
 from teacher.config import TeacherConfig
 from teacher.import_backend import (
@@ -44,7 +44,7 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
     prepared = prepare_dataset(run_config.data, run_dir)
     samples = [s for split in prepared.report["splits"]
                for s in read_samples_jsonl(prepared.data_dir / f"{split}.jsonl")]
-    captions = _captions(config, run_dir)
+    captions = captions_for_stage(config.captions, run_dir)
     if captions is not None:
         attach_context(samples, captions, None)
     out_dir = teacher_dir(run_dir)
@@ -94,14 +94,6 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
                "fingerprints": prepared.fingerprints}
     atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return summary
-
-
-def _captions(config: TeacherConfig, run_dir: Path) -> dict[str, str] | None:
-    """The configured captions file, else what the caption stage wrote into the run."""
-    if config.captions:
-        return load_captions(config.captions)
-    written = captions_for_run(run_dir)
-    return ok_captions(written) if written else None
 
 
 def _summarizer(samples, prompt, teacher: Teacher, store: KnowledgeStore,
