@@ -1,0 +1,56 @@
+"""Knowledge-quality figures that need no training, so a teacher can be judged before any
+student is trained on its knowledge."""
+
+from __future__ import annotations
+
+import re
+import statistics
+from collections.abc import Sequence
+from typing import Any
+
+from corpus.bio import bio_spans
+from corpus.records import MnerSample, MreSample
+
+
+def gold_names(sample: MnerSample | MreSample) -> list[str]:
+    """The surface strings of the sample's gold entities (MNER spans, MRE head and tail)."""
+    if isinstance(sample, MnerSample):
+        return [" ".join(sample.tokens[s.start:s.end]) for s in bio_spans(sample.labels)]
+    return [sample.head.name, sample.tail.name]
+
+
+def _normalise(text: str) -> str:
+    """Lower case, punctuation (and `#`/`@`) as spaces: `#NBA,` and `NBA` match."""
+    return " ".join(re.sub(r"[^\w]+", " ", text.lower()).split())
+
+
+def knowledge_quality(samples: Sequence[MnerSample | MreSample],
+                      store_rows: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
+    """Share of gold entities the knowledge names (case-insensitive, punctuation ignored), the
+    share of samples with knowledge, its length in words, and, from the teacher's rows of
+    the store summary (`KnowledgeStore.summary`), its failure rate and token cost."""
+    named = total = 0
+    lengths = []
+    for sample in samples:
+        knowledge = sample.context.knowledge
+        names = gold_names(sample)
+        total += len(names)
+        if not knowledge:
+            continue
+        lengths.append(len(knowledge.split()))
+        text = f" {_normalise(knowledge)} "
+        named += sum(f" {_normalise(name)} " in text for name in names)
+    quality: dict[str, Any] = {
+        "samples": len(samples), "with_knowledge": len(lengths),
+        "gold_entities": total, "gold_entities_named": named,
+        "entity_coverage": named / total if total else 0.0,
+        "words_mean": statistics.fmean(lengths) if lengths else 0.0,
+    }
+    if store_rows:
+        answered = sum(row["answered"] for row in store_rows)
+        failed = sum(row["failed"] for row in store_rows)
+        quality.update(answers=answered, failures=failed,
+                       failure_rate=failed / (answered + failed) if answered + failed else 0.0,
+                       tokens_in=sum(row["prompt_tokens"] for row in store_rows),
+                       tokens_out=sum(row["completion_tokens"] for row in store_rows))
+    return quality
