@@ -17,10 +17,18 @@ class DataConfig(StrictModel):
     dataset: str
     # Root folder holding one folder per dataset; falls back to $COTPD_DATA_ROOT.
     data_root: Path | None = None
+    # Cross-domain runs (the paper's Table 4): train and select on `dataset`, test on this
+    # dataset's test split.
+    test_dataset: str | None = None
+    # Entity-type renames applied to every split, e.g. {OTHER: MISC} so that Twitter-2015
+    # and Twitter-2017 share one label set.
+    label_map: dict[str, str] = {}
 
-    @field_validator("dataset")
+    @field_validator("dataset", "test_dataset")
     @classmethod
-    def _known_dataset(cls, value: str) -> str:
+    def _known_dataset(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         try:
             get_dataset(value)
         except CotpdError as error:  # pydantic reports ValueErrors with the key's location

@@ -12,10 +12,13 @@ import sys
 import click
 
 from corpus.errors import CotpdError
+from pipeline.cli_augment import augment
 from pipeline.cli_caption import caption
 from pipeline.cli_data import data
 from pipeline.cli_eval import eval_group
+from pipeline.cli_run import evaluate_command, run_command
 from pipeline.cli_student import predict, train
+from pipeline.cli_study import study
 from pipeline.cli_teacher import store, teach
 from pipeline.doctor import doctor
 from pipeline.offline import set_offline_switches
@@ -32,9 +35,13 @@ cli.add_command(eval_group)
 cli.add_command(doctor)
 cli.add_command(caption)
 cli.add_command(teach)
+cli.add_command(augment)
 cli.add_command(store)
 cli.add_command(train)
 cli.add_command(predict)
+cli.add_command(evaluate_command)
+cli.add_command(run_command)
+cli.add_command(study)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,6 +7,8 @@ names the closest valid one.
 from __future__ import annotations
 
 import difflib
+import os
+import re
 import types
 import typing
 from pathlib import Path
@@ -15,6 +17,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from augment.config import AugmentConfig
 from corpus.config import DataConfig
 from corpus.errors import CotpdError
 from corpus.schema import StrictModel
@@ -47,6 +50,7 @@ class RunConfig(StrictModel):
     caption: CaptionConfig | None = None
     teacher: TeacherConfig | None = None
     student: StudentConfig | None = None
+    augment: AugmentConfig | None = None
 
 
 def load_yaml_with_base(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -158,6 +162,35 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+_ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+
+
+def expand_environment(data: Any, source: str, key: str = "") -> Any:
+    """Replace `${VAR}` in string values with the environment variable's value, so one
+    config serves every cluster (`${COTPD_MODELS}/xlm-roberta-large`); an unset variable
+    is an error naming the key."""
+    if isinstance(data, dict):
+        return {k: expand_environment(v, source, f"{key}.{k}" if key else str(k))
+                for k, v in data.items()}
+    if isinstance(data, list):
+        return [expand_environment(v, source, f"{key}[{i}]") for i, v in enumerate(data)]
+    if not isinstance(data, str):
+        return data
+
+    def value_of(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name not in os.environ:
+            raise ConfigError(f"{source}: {key} refers to ${{{name}}}, which is not set; "
+                              f"export {name}=... (see README, 'Configs')")
+        return os.environ[name]
+
+    whole = _ENV_REFERENCE.fullmatch(data.strip())
+    if whole:  # a value that is only `${VAR}` may hold a YAML list or mapping
+        text = value_of(whole)
+        return yaml.safe_load(text) if text.lstrip()[:1] in ("[", "{") else text
+    return _ENV_REFERENCE.sub(value_of, data)
+
+
 def load_run_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
     data = apply_overrides(load_yaml_with_base(path), overrides or [])
-    return validate(RunConfig, data, str(path))
+    return validate(RunConfig, expand_environment(data, str(path)), str(path))

@@ -1,0 +1,181 @@
+"""The evaluate stage: the trained student predicts dev and test from its inference view,
+then `<run>/metrics.json`, `<run>/report.md` and the plots are written.
+
+Predictions go to `<run>/eval/<split>.<ext>` in the dataset's own format, so
+`cotpd eval score` can re-check any figure from the files alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from corpus.conll import write_conll
+from corpus.errors import CotpdError
+from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.mnre import write_mnre
+from corpus.prepare import prepare_dataset
+from corpus.registry import get_dataset
+from corpus.schema import config_to_yaml
+from eval.error_analysis import (
+    entity_type_confusion,
+    relation_confusion,
+    worst_mner_errors,
+    worst_mre_errors,
+)
+from eval.metrics import mner_scores, mre_scores
+from eval.plots import bar_chart
+from eval.report import knowledge_statistics, render_report
+from pipeline.rundir import git_commit
+
+if TYPE_CHECKING:
+    from pipeline.config import RunConfig
+
+METRICS_FILE = "metrics.json"
+REPORT_FILE = "report.md"
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def stage_costs(run_dir: Path) -> dict[str, dict[str, Any]]:
+    """Seconds and tokens of each stage that left a summary in the run directory."""
+    costs: dict[str, dict[str, Any]] = {}
+    caption = _read_json(run_dir / "captions" / "summary.json")
+    if caption:
+        costs["caption"] = {"seconds": caption.get("wall_seconds"),
+                            "notes": f"{caption.get('ok')} ok, {caption.get('failed')} failed, "
+                                     f"{caption.get('skipped_done')} already done"}
+    teach = _read_json(run_dir / "teacher" / "summary.json")
+    if teach:
+        costs["teach"] = {"seconds": teach.get("wall_seconds"),
+                          "tokens_in": teach.get("prompt_tokens"),
+                          "tokens_out": teach.get("completion_tokens"),
+                          "notes": f"{teach.get('answered')} answered, {teach.get('failed')} "
+                                   f"failed, {teach.get('skipped_done')} from the store"}
+        totals = _store_totals(teach)
+        if totals:
+            costs["teach (store total)"] = totals
+    augment = _read_json(run_dir / "augment" / "summary.json")
+    if augment:
+        costs["augment"] = {"seconds": augment.get("wall_seconds"),
+                            "tokens_in": augment.get("prompt_tokens", ""),
+                            "tokens_out": augment.get("completion_tokens", ""),
+                            "notes": f"{augment.get('kept', '?')} kept of "
+                                     f"{augment.get('asked', '?')} asked"}
+    train = _read_json(run_dir / "student" / "train_report.json")
+    if train:
+        costs["train"] = {"seconds": round(train.get("train_seconds") or 0.0, 2),
+                          "notes": f"{train.get('steps')} steps, "
+                                   f"{train.get('train_samples_per_second')} samples/s"}
+    return costs
+
+
+def _store_totals(teach: dict[str, Any]) -> dict[str, Any] | None:
+    """Every answer this teacher ever gave in the store (the cost of the knowledge, however
+    many runs it took to write it)."""
+    store_path = Path(teach.get("store") or "")
+    if not store_path.is_file() or not teach.get("fingerprint"):
+        return None
+    from teacher.store import KnowledgeStore
+
+    with KnowledgeStore(store_path) as store:
+        rows = store.summary(teach["fingerprint"])
+    return {"tokens_in": sum(r["prompt_tokens"] for r in rows),
+            "tokens_out": sum(r["completion_tokens"] for r in rows),
+            "notes": f"{sum(r['answered'] for r in rows)} answers, "
+                     f"{sum(r['failed'] for r in rows)} failures in the store"}
+
+
+def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> dict[str, Any]:
+    """Predict, score and report; returns the metrics (also `<run>/metrics.json`)."""
+    from student.predict import StudentPredictor
+    from student.train import attach_context_files
+
+    began = time.perf_counter()
+    model_dir = run_dir / "student" / "model"
+    if not (model_dir / "student.json").is_file():
+        raise CotpdError(f"{model_dir}: no trained student here; run `cotpd train CONFIG` first")
+    if run_config.student is None:
+        raise CotpdError("the config has no 'student' section to evaluate")
+    spec = get_dataset(run_config.data.dataset)
+    prepared = prepare_dataset(run_config.data, run_dir)
+    splits = {name: read_samples_jsonl(prepared.data_dir / f"{name}.jsonl")
+              for name in ("dev", "test") if name in prepared.report["splits"]}
+    attach_context_files(run_config.student, splits, run_dir)
+    predictor = StudentPredictor.load(model_dir, batch_size=batch_size)
+    eval_dir = run_dir / "eval"
+    eval_dir.mkdir(parents=True, exist_ok=True)
+    scores, predictions = {}, {}
+    for name, samples in splits.items():
+        predicted = predictor.predict_samples(samples)
+        predictions[name] = predicted
+        written = [copy.copy(s) for s in samples]
+        if spec.task == "mner":
+            for sample, labels in zip(written, predicted, strict=True):
+                sample.labels = labels
+            write_conll(eval_dir / f"{name}.conll", written)
+            scores[name] = mner_scores([s.labels for s in samples], predicted).to_dict()
+        else:
+            for sample, relation in zip(written, predicted, strict=True):
+                sample.relation = relation
+            write_mnre(eval_dir / f"{name}.txt", written)
+            scores[name] = mre_scores([s.relation for s in samples], predicted).to_dict()
+    headline_split = "test" if "test" in splits else "dev"
+    gold_samples, predicted = splits[headline_split], predictions[headline_split]
+    if spec.task == "mner":
+        confusion = entity_type_confusion([s.labels for s in gold_samples], predicted)
+        worst = worst_mner_errors(gold_samples, predicted)
+    else:
+        confusion = relation_confusion([s.relation for s in gold_samples], predicted)
+        worst = worst_mre_errors(gold_samples, predicted)
+    teach_summary = _read_json(run_dir / "teacher" / "summary.json")
+    student = run_config.student
+    micro = scores[headline_split]["micro"]
+    metrics: dict[str, Any] = {
+        "run": run_config.run.name, "task": spec.task, "dataset": run_config.data.dataset,
+        "variant": student.variant, "encoder": student.encoder,
+        "infer_view": predictor.view, "seed": run_config.run.seed,
+        "teacher": ({"name": teach_summary.get("teacher"),
+                     "fingerprint": teach_summary.get("fingerprint"),
+                     "backend": teach_summary.get("backend")} if teach_summary else None),
+        "headline": {"split": headline_split, **{k: micro[k] for k in
+                                                 ("precision", "recall", "f1")}},
+        "splits": scores,
+        "knowledge": {name: knowledge_statistics(samples, teach_summary)
+                      for name, samples in splits.items()},
+        "fingerprints": {
+            "data": prepared.fingerprints,
+            "config": hashlib.sha256(config_to_yaml(run_config).encode()).hexdigest(),
+            "student_weights": _sha256(model_dir / "model.safetensors")
+            if (model_dir / "model.safetensors").is_file() else None,
+            "teacher": teach_summary.get("fingerprint") if teach_summary else None},
+        "git": git_commit(),
+    }
+    per_label_key = "per_type" if spec.task == "mner" else "per_relation"
+    plots = [bar_chart({split: {k: 100 * v["f1"] for k, v in s[per_label_key].items()}
+                        for split, s in scores.items()},
+                       run_dir / "plots" / "per_type_f1.png",
+                       f"{run_config.data.dataset}: F1 per type")]
+    metrics["stages"] = stage_costs(run_dir)
+    metrics["stages"]["evaluate"] = {"seconds": round(time.perf_counter() - began, 2),
+                                     "notes": f"{sum(len(s) for s in splits.values())} "
+                                              "sentences predicted"}
+    metrics["plots"] = [str(p.relative_to(run_dir)) for p in plots]
+    atomic_write_text(run_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
+    atomic_write_text(run_dir / REPORT_FILE,
+                      render_report(metrics, confusion, worst, metrics["plots"]))
+    return metrics

@@ -1,0 +1,204 @@
+"""`cotpd study STUDY.yaml`: a grid of runs (teachers x datasets x variants x seeds, or any
+axes) from one base config, then one table with mean ± std over seeds and the teachers'
+knowledge quality.
+
+Each cell is an ordinary run directory under `<output_dir>/<name>/runs/`; cells share one
+teacher store, so a teacher answers each prompt once for the whole study. A finished cell
+(its metrics.json written from the same config) is not run again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field
+
+from corpus.errors import CotpdError
+from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.schema import StrictModel, config_to_yaml
+from eval.knowledge_quality import knowledge_quality
+from eval.plots import bar_chart
+from eval.study_table import aggregate, format_markdown
+from pipeline.config import (
+    ConfigError,
+    RunConfig,
+    apply_overrides,
+    expand_environment,
+    load_yaml_with_base,
+    validate,
+)
+from pipeline.evaluate_stage import METRICS_FILE
+from pipeline.stages import STAGES, run_stages
+
+
+class StudySpec(StrictModel):
+    """A study file. Override keys are dotted run-config keys (`student.variant`); relative
+    paths in the base config and in overrides are read from the working directory."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
+    config: Path  # the base run config, relative to the study file
+    output_dir: Path = Path("runs/studies")
+    overrides: dict[str, Any] = {}  # applied to every cell
+    axes: dict[str, dict[str, dict[str, Any]]] = {}  # axis -> arm -> overrides
+    seeds: list[int] = Field([42], min_length=1)
+    stages: list[str] | None = None  # None: every stage the config has a section for
+    metrics: list[str] = ["test.f1", "dev.f1"]  # <split>.<precision|recall|f1>
+    shared_store: bool = True
+
+    @property
+    def directory(self) -> Path:
+        return self.output_dir / self.name
+
+
+def load_study(path: Path) -> StudySpec:
+    data = load_yaml_with_base(path)
+    spec = validate(StudySpec, data, str(path))
+    if not spec.config.is_absolute():
+        spec = spec.model_copy(update={"config": path.resolve().parent / spec.config})
+    unknown = sorted(set(spec.stages or []) - set(STAGES))
+    if unknown:
+        raise ConfigError(f"{path}: unknown stage(s) {', '.join(unknown)}; the stages are "
+                          f"{', '.join(STAGES)}")
+    return spec
+
+
+def _as_setting(key: str, value: Any) -> str:
+    return f"{key}={yaml.safe_dump(value, default_flow_style=True).strip()}"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "-", text)
+
+
+def cells(spec: StudySpec) -> list[tuple[dict[str, str], int]]:
+    """Every (arm per axis, seed) of the grid, axes in file order."""
+    names = list(spec.axes)
+    arms = [list(spec.axes[axis]) for axis in names]
+    return [(dict(zip(names, combo, strict=True)), seed)
+            for combo in itertools.product(*arms) for seed in spec.seeds]
+
+
+def cell_id(cell: dict[str, str], seed: int) -> str:
+    return "__".join([*(f"{_slug(a)}-{_slug(v)}" for a, v in cell.items()), f"seed-{seed}"])
+
+
+def cell_config(spec: StudySpec, cell: dict[str, str], seed: int,
+                extra: list[str] | None = None) -> RunConfig:
+    settings = [_as_setting(k, v) for k, v in spec.overrides.items()]
+    for axis, arm in cell.items():
+        settings += [_as_setting(k, v) for k, v in spec.axes[axis][arm].items()]
+    settings += [*(extra or []), f"run.seed={seed}", f"run.name={cell_id(cell, seed)}",
+                 f"run.output_dir={spec.directory / 'runs'}"]
+    data = apply_overrides(load_yaml_with_base(spec.config), settings)
+    if spec.shared_store and data.get("teacher") is not None:
+        data = apply_overrides(data, [f"teacher.store={spec.directory / 'store.sqlite'}"])
+    source = f"{spec.name} cell {cell_id(cell, seed)}"
+    return validate(RunConfig, expand_environment(data, source), source)
+
+
+def metric_value(metrics: dict[str, Any], name: str) -> float | None:
+    split, _, measure = name.partition(".")
+    scores = metrics.get("splits", {}).get(split)
+    return scores["micro"].get(measure) if scores else None
+
+
+def _finished(run_config: RunConfig) -> dict[str, Any] | None:
+    path = run_config.run.directory / METRICS_FILE
+    if not path.is_file():
+        return None
+    metrics = json.loads(path.read_text(encoding="utf-8"))
+    digest = hashlib.sha256(config_to_yaml(run_config).encode()).hexdigest()
+    return metrics if metrics.get("fingerprints", {}).get("config") == digest else None
+
+
+def _cell_quality(run_config: RunConfig) -> dict[str, Any] | None:
+    """Knowledge quality of the cell's teacher on the cell's data (all prepared splits)."""
+    from corpus.context_files import attach_context, load_knowledge_files
+    from teacher.store import KnowledgeStore
+
+    run_dir = run_config.run.directory
+    summary_path = run_dir / "teacher" / "summary.json"
+    knowledge_path = run_dir / "teacher" / "knowledge.jsonl"
+    if not summary_path.is_file() or not knowledge_path.is_file():
+        return None
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    samples = [s for path in sorted((run_dir / "data").glob("*.jsonl"))
+               for s in read_samples_jsonl(path)]
+    attach_context(samples, None, load_knowledge_files([knowledge_path]))
+    with KnowledgeStore(Path(summary["store"])) as store:
+        rows = store.summary(summary["fingerprint"])
+    return {"teacher": summary["teacher"], "fingerprint": summary["fingerprint"],
+            "dataset": run_config.data.dataset, **knowledge_quality(samples, rows)}
+
+
+def run_study(spec: StudySpec, extra: list[str] | None = None,
+              echo: Callable[[str], None] = print) -> dict[str, Any]:
+    """Run every cell (skipping finished ones) and write results.jsonl, table.md,
+    knowledge_quality.md and plot.png into the study directory."""
+    grid = cells(spec)
+    if not grid:
+        raise CotpdError(f"study {spec.name}: the grid is empty")
+    results, quality = [], {}
+    for index, (cell, seed) in enumerate(grid, 1):
+        run_config = cell_config(spec, cell, seed, extra)
+        name = cell_id(cell, seed)
+        metrics = _finished(run_config)
+        if metrics is None:
+            echo(f"[{index}/{len(grid)}] {name}")
+            run_stages(run_config, run_config.run.directory, spec.stages,
+                       echo=lambda line: echo(f"    {line}"))
+            metrics = _finished(run_config)
+        else:
+            echo(f"[{index}/{len(grid)}] {name}: finished earlier, kept")
+        scores = {m: metric_value(metrics, m) for m in spec.metrics} if metrics else {}
+        results.append({"cell": cell, "seed": seed, "run": str(run_config.run.directory),
+                        "scores": scores,
+                        "teacher": (metrics or {}).get("fingerprints", {}).get("teacher")})
+        found = _cell_quality(run_config)
+        if found:
+            quality.setdefault((found["fingerprint"], found["dataset"]), found)
+    return write_study_outputs(spec, results, list(quality.values()))
+
+
+def write_study_outputs(spec: StudySpec, results: list[dict[str, Any]],
+                        quality: list[dict[str, Any]]) -> dict[str, Any]:
+    out = spec.directory
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "results.jsonl",
+                      "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in results))
+    axes = list(spec.axes)
+    scored = [r for r in results if r["scores"]]
+    table = aggregate(scored, axes, spec.metrics) if scored else []
+    text = (f"# Study {spec.name}\n\nMean ± std over seeds {spec.seeds}; scores in %.\n\n"
+            + (format_markdown(table, axes, spec.metrics) if table else
+               "(no cell was evaluated: the study's stages stop before evaluate)\n"))
+    if quality:
+        text += "\n## Knowledge quality (no training needed)\n\n" + format_quality(quality)
+    atomic_write_text(out / "table.md", text)
+    headline = spec.metrics[0]
+    if table and any(entry[headline] for entry in table):
+        bar_chart({headline: {" / ".join(str(e[a]) for a in axes) or "all":
+                              100 * e[headline][0] for e in table if e[headline]}},
+                  out / "plot.png", f"{spec.name}: {headline} (mean over seeds)")
+    return {"directory": str(out), "table": table, "quality": quality, "text": text}
+
+
+def format_quality(quality: list[dict[str, Any]]) -> str:
+    header = ["teacher", "dataset", "gold entities named", "samples with knowledge",
+              "words (mean)", "failure rate", "tokens in", "tokens out"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for q in quality:
+        lines.append(
+            f"| {q['teacher']} ({q['fingerprint']}) | {q['dataset']} | "
+            f"{100 * q['entity_coverage']:.1f}% of {q['gold_entities']} | "
+            f"{q['with_knowledge']} of {q['samples']} | {q['words_mean']:.1f} | "
+            f"{100 * q.get('failure_rate', 0.0):.1f}% | {q.get('tokens_in', 0)} | "
+            f"{q.get('tokens_out', 0)} |")
+    return "\n".join(lines) + "\n"
