@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import click
@@ -13,10 +14,18 @@ from pipeline.rundir import write_provenance
 DATA_ROOT_HELP = "Folder holding one folder per dataset (else data.data_root, $COTPD_DATA_ROOT)."
 
 
+def use_data_root(data_root: Path | None) -> list[str]:
+    """`--data-root` sets data.data_root and $COTPD_DATA_ROOT, so `${COTPD_DATA_ROOT}` in a
+    config (a captions or knowledge file beside the datasets) means the same folder."""
+    if data_root is None:
+        return []
+    os.environ["COTPD_DATA_ROOT"] = str(data_root.resolve())
+    return [f"data.data_root={data_root.resolve()}"]
+
+
 def load_with_data_root(config: Path, overrides: tuple[str, ...], data_root: Path | None
                         ) -> RunConfig:
-    extra = [f"data.data_root={data_root}"] if data_root else []
-    return load_run_config(config, [*overrides, *extra])
+    return load_run_config(config, [*overrides, *use_data_root(data_root)])
 
 
 def headline_table(metrics: dict) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from pipeline.cli_run import DATA_ROOT_HELP
+from pipeline.cli_run import DATA_ROOT_HELP, use_data_root
 
 
 @click.command("study")
@@ -23,7 +23,7 @@ def study(study_file: Path, overrides: tuple[str, ...], data_root: Path | None,
     from pipeline.study import cell_config, cell_id, cells, load_study, run_study
 
     spec = load_study(study_file)
-    extra = [*overrides, *([f"data.data_root={data_root}"] if data_root else [])]
+    extra = [*overrides, *use_data_root(data_root)]
     if list_only:
         for cell, seed in cells(spec):
             run_dir = cell_config(spec, cell, seed, extra).run.directory

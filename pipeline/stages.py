@@ -74,8 +74,12 @@ def _teach(run_config: RunConfig, run_dir: Path) -> str:
 
     summary = teach(run_config, run_dir)
     write_provenance(run_dir, "teach", run_config, summary["fingerprints"])
-    return (f"{summary['answered']} answered, {summary['failed']} failed, "
-            f"{summary['skipped_done']} from the store; knowledge {summary['knowledge']}")
+    if "import" in summary:
+        done = ", ".join(f"{n} {what}" for what, n in summary["import"].items())
+    else:
+        done = (f"{summary['answered']} answered, {summary['failed']} failed, "
+                f"{summary['skipped_done']} from the store")
+    return f"{summary['teacher']}: {done}; knowledge {summary['knowledge']}"
 
 
 def _augment(run_config: RunConfig, run_dir: Path) -> str:
