@@ -1,7 +1,8 @@
 """In-process generation with transformers: batched, greedy at temperature 0, CPU or GPU.
 
 Requests are sorted by prompt length and generated in batches with left padding; each
-finished batch is handed to the callback at once.
+finished batch is handed to the callback at once. At temperature 0 a row leaves its batch
+as soon as it stops (`teacher.greedy_decoding`); sampling goes through `model.generate`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
+from teacher.greedy_decoding import greedy_generate
 
 
 def weights_fingerprint(folder: Path) -> str:
@@ -40,6 +42,7 @@ class TransformersBackend:
         self.model_path = Path(model_path)
         self.sampling = sampling
         self.batch_size = batch_size
+        self.prune_finished_rows = True  # False: plain model.generate (for comparisons)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         kwargs = {"local_files_only": True, "trust_remote_code": trust_remote_code}
         self.tokenizer = AutoTokenizer.from_pretrained(self.model_path, **kwargs)
@@ -79,9 +82,20 @@ class TransformersBackend:
         return self.tokenizer.apply_chat_template(request.messages, tokenize=False,
                                                   add_generation_prompt=True)
 
+    def _eos_ids(self) -> set[int]:
+        configured = self.model.generation_config.eos_token_id
+        ids = set(configured if isinstance(configured, list) else
+                  [configured] if configured is not None else [])
+        if self.tokenizer.eos_token_id is not None:
+            ids.add(self.tokenizer.eos_token_id)
+        return ids
+
     def _generate_batch(self, texts: list[str], requests: list[GenerationRequest]
                         ) -> list[GenerationResult]:
-        encoded = self.tokenizer(texts, return_tensors="pt", padding=True).to(self.device)
+        encoded = self.tokenizer(texts, return_tensors="pt", padding=True,
+                                 return_token_type_ids=False).to(self.device)
+        if self.sampling.temperature == 0 and self.prune_finished_rows:
+            return self._greedy_batch(encoded, requests)
         stops = sorted({s for r in requests for s in r.stop})
         max_new = max(r.max_tokens for r in requests)
         greedy = self.sampling.temperature == 0
@@ -105,6 +119,22 @@ class TransformersBackend:
                 text=text.strip(), finish_reason=finish,
                 prompt_tokens=int(encoded["attention_mask"][len(results)].sum()),
                 completion_tokens=len(ids)))
+        return results
+
+
+    def _greedy_batch(self, encoded: dict[str, torch.Tensor],
+                      requests: list[GenerationRequest]) -> list[GenerationResult]:
+        rows = greedy_generate(self.model, self.tokenizer, encoded,
+                               [r.max_tokens for r in requests], [r.stop for r in requests],
+                               self._eos_ids())
+        results = []
+        for index, (row, request) in enumerate(zip(rows, requests, strict=True)):
+            text = self.tokenizer.decode(row.token_ids, skip_special_tokens=True)
+            text, _ = _cut_at_stop(text, request.stop)
+            results.append(GenerationResult(
+                text=text.strip(), finish_reason="stop" if row.stopped else "length",
+                prompt_tokens=int(encoded["attention_mask"][index].sum()),
+                completion_tokens=len(row.token_ids)))
         return results
 
 
