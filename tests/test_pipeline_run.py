@@ -82,3 +82,17 @@ stages: [caption, teach, train, evaluate]
     assert "entity-list" in table and "handwritten" in table
     again = cotpd("study", str(study))
     assert again.out.count("finished earlier, kept") == 4
+
+
+def test_run_reports_a_relation_student(tmp_path: Path, tiny_encoder: Path, cotpd) -> None:
+    config = str(REPO / "configs" / "demo_mnre.yaml")
+    result = cotpd("run", config, "--only", "train,evaluate", "--set",
+                   f"run.output_dir={tmp_path}", "--set", f"student.encoder={tiny_encoder}",
+                   "--set", "student.variant=text", "--set", "student.train.max_steps=2",
+                   "--set", "student.train.eval_steps=2")
+    assert result.exit_code == 0, result.err[-3000:]
+    run_dir = tmp_path / "demo_mnre"
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["task"] == "mre" and "per_relation" in metrics["splits"]["test"]
+    assert (run_dir / "eval" / "test.txt").is_file()
+    assert "## Confusion (test; rows gold, columns predicted)" in (run_dir / "report.md").read_text()
