@@ -51,6 +51,9 @@ class StudySpec(StrictModel):
     stages: list[str] | None = None  # None: every stage the config has a section for
     metrics: list[str] = ["test.f1", "dev.f1"]  # <split>.<precision|recall|f1>
     shared_store: bool = True
+    # The cells' shared teacher store; None: <output_dir>/<name>/store.sqlite. Answers are
+    # keyed by content, so pointing this at another run's store reuses its answers safely.
+    store: Path | None = None
 
     @property
     def directory(self) -> Path:
@@ -98,7 +101,8 @@ def cell_config(spec: StudySpec, cell: dict[str, str], seed: int,
                  f"run.output_dir={spec.directory / 'runs'}"]
     data = apply_overrides(load_yaml_with_base(spec.config), settings)
     if spec.shared_store and data.get("teacher") is not None:
-        data = apply_overrides(data, [f"teacher.store={spec.directory / 'store.sqlite'}"])
+        store = spec.store or spec.directory / "store.sqlite"
+        data = apply_overrides(data, [f"teacher.store={store}"])
     source = f"{spec.name} cell {cell_id(cell, seed)}"
     return validate(RunConfig, expand_environment(data, source), source)
 
