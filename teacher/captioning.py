@@ -207,6 +207,10 @@ class Blip2Captioner:
 def build_captioner(config: CaptionConfig, images_dir: Path) -> Captioner:
     if config.backend == "file":
         return FileCaptioner(Path(str(config.file)))
+    if config.backend == "lavis":  # only where lavis imports: see caption_stage
+        from teacher.lavis_captioner import LavisCaptioner
+
+        return LavisCaptioner(config, images_dir)
     return Blip2Captioner(resolve_model_path(str(config.model), "caption.model"), config,
                           images_dir)
 
@@ -253,6 +257,11 @@ def caption_stage(run_config: RunConfig, run_dir: Path, config: CaptionConfig,
     if config.backend == "none" and captioner is None:
         return {"backend": "none", "written": False, "fingerprints": {},
                 "message": "caption.backend is none: no captions written"}
+    if config.backend == "lavis" and captioner is None:
+        from teacher.lavis_worker import caption_in_lavis_env, lavis_importable
+
+        if not lavis_importable():  # the main environment: the stage runs in LAVIS's own
+            return caption_in_lavis_env(run_config, run_dir, config, retry_failed)
     start = time.perf_counter()
     prepared = prepare_dataset(run_config.data, run_dir)
     ids = list(dict.fromkeys(
