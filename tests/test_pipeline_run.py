@@ -70,6 +70,9 @@ axes:
 seeds: [1, 2]
 stages: [caption, teach, train, evaluate]
 """)
+    quality_only = cotpd("study", str(study), "--only", "caption,teach")
+    assert quality_only.exit_code == 0, quality_only.err[-3000:]
+    assert "no cell was evaluated" in quality_only.out and "entity-list" in quality_only.out
     result = cotpd("study", str(study))
     assert result.exit_code == 0, result.err[-3000:]
     out = tmp_path / "studies" / "swap"
