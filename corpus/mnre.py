@@ -40,10 +40,15 @@ def read_mnre(path: str | Path, relations: Collection[str] | None = None) -> Rea
 
 def _parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
     try:
-        record = ast.literal_eval(line)
+        tree = ast.parse(line.strip(), mode="eval")
+        duplicate = _duplicate_key(tree.body)
+        record = ast.literal_eval(tree.body)
     except (ValueError, SyntaxError, MemoryError, RecursionError):
         raise DataFormatError(path, number, f"text that is not a Python literal: {shorten(line)}",
                               f"a dict literal {EXAMPLE}") from None
+    if duplicate is not None:  # a dict literal keeps the last value silently
+        raise DataFormatError(path, number, f"the key {duplicate!r} twice",
+                              "each key once per dict")
     if not isinstance(record, dict):
         raise DataFormatError(path, number, f"a {type(record).__name__}", f"a dict {EXAMPLE}")
     missing = [key for key in KEYS if key not in record]
@@ -52,6 +57,19 @@ def _parse_line(path: Path, number: int, line: str) -> dict[str, Any]:
         found = ", ".join([f"missing {k!r}" for k in missing] + [f"unknown {k!r}" for k in extra])
         raise DataFormatError(path, number, found, f"exactly the keys {', '.join(KEYS)}")
     return record
+
+
+def _duplicate_key(node: ast.AST) -> Any:
+    """The first key written twice in a dict literal, the nested ones included; else None."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.Dict):
+            seen = set()
+            for key in child.keys:
+                if isinstance(key, ast.Constant):
+                    if key.value in seen:
+                        return key.value
+                    seen.add(key.value)
+    return None
 
 
 def _to_sample(

@@ -25,6 +25,11 @@ def decode_lines(path: Path, raw: bytes) -> tuple[list[str], str]:
         raise DataFormatError(path, line, f"bytes {bad!r} that are not UTF-8 ({error.reason})",
                               "UTF-8 text (re-encode the file, e.g. iconv -f latin1 -t utf-8)"
                               ) from None
+    if "\x00" in text:  # a zero-filled block is the usual trace of a crash mid-write
+        at = text.index("\x00")
+        line = text.count("\n", 0, at) + 1
+        raise DataFormatError(path, line, "a NUL byte (a binary or crash-damaged file)",
+                              "text without NUL bytes")
     newline = "\r\n" if "\r\n" in text else "\n"
     lines = text.split("\n")
     if lines and lines[-1] == "":

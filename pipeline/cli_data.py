@@ -9,6 +9,7 @@ import click
 
 from corpus.conll import ReadResult
 from corpus.discover import spec_for_file, spec_for_folder
+from corpus.errors import CotpdError
 from corpus.prepare import prepare_dataset
 from corpus.registry import (
     SPLITS,
@@ -69,6 +70,8 @@ def _read_target(target: str, dataset_name: str | None,
     if path.is_file():
         spec = get_dataset(dataset_name) if dataset_name else spec_for_file(path)
         return spec, {"file": read_split_file(spec, path)}
+    if "/" in target or path.suffix:  # a path, not a dataset name: say it is missing
+        raise CotpdError(f"{target}: no such file or folder")
     spec = get_dataset(target)
     return spec, {s: read_split(spec, s, data_root) for s in SPLITS}
 

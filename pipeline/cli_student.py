@@ -12,6 +12,7 @@ from corpus.conll import read_conll, write_conll
 from corpus.discover import sniff_format
 from corpus.errors import CotpdError
 from corpus.mnre import read_mnre, write_mnre
+from corpus.text_file import decode_lines
 from pipeline.config import load_run_config
 from pipeline.rundir import write_provenance
 
@@ -90,7 +91,8 @@ def predict(model_dir: Path, texts: tuple[str, ...], input_path: Path | None,
             for record in predictor.predict_relations(instances):
                 click.echo(json.dumps(record, ensure_ascii=False))
     elif predictor.loaded.task == "mner":
-        lines = [line.strip() for line in input_path.read_text(encoding="utf-8").splitlines()]
+        text_lines, _ = decode_lines(input_path, input_path.read_bytes())  # file:line errors
+        lines = [line.strip() for line in text_lines]
         for record in predictor.predict_entities([line for line in lines if line]):
             click.echo(json.dumps(record, ensure_ascii=False))
     else:

@@ -3,7 +3,12 @@ on the inference view (so model selection sees exactly what predict will do)."""
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import shutil
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -91,3 +96,33 @@ def make_compute_metrics(samples: Sequence[Sample], id_to_label: list[str]
 def _decode_row(row: np.ndarray, length: int, id_to_label: list[str]) -> list[str]:
     labels = [id_to_label[int(v)] for v in row[:length] if v >= 0]
     return labels + ["O"] * (length - len(labels))
+
+
+_CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")
+
+
+def checkpoint_is_complete(folder: Path, step: int) -> bool:
+    """HF writes a checkpoint in place and `trainer_state.json` last (not atomically): a
+    whole state file for this very step means every file before it was written."""
+    try:
+        state = json.loads((folder / "trainer_state.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(state, dict) and state.get("global_step") == step
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest whole `checkpoint-N` under `folder`, or None. A run killed while saving
+    leaves a torn newest checkpoint: it is removed (rank 0 only), not resumed from."""
+    if not folder.is_dir():
+        return None
+    found = sorted(((int(m.group(1)), folder / m.group(0)) for m in
+                    map(_CHECKPOINT.match, os.listdir(folder)) if m), reverse=True)
+    for step, path in found:
+        if not path.is_dir():
+            continue
+        if checkpoint_is_complete(path, step):
+            return str(path)
+        if int(os.environ.get("RANK", "0")) == 0:
+            shutil.rmtree(path, ignore_errors=True)
+    return None

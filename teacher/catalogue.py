@@ -75,7 +75,7 @@ def load_catalogue(overrides: Sequence[str | Path] = ()) -> dict[str, CatalogPro
         missing = {"version", "chat", "completion"} - set(fields)
         if missing:
             raise CotpdError(f"prompt {prompt_id!r}: missing {', '.join(sorted(missing))}")
-        catalogue[prompt_id] = CatalogPrompt(id=prompt_id, version=int(fields["version"]),
+        catalogue[prompt_id] = CatalogPrompt(id=prompt_id, version=fields["version"],
                                              kind=fields.get("kind", "explain"),
                                              chat=fields["chat"], completion=fields["completion"])
     return catalogue
@@ -84,7 +84,17 @@ def load_catalogue(overrides: Sequence[str | Path] = ()) -> dict[str, CatalogPro
 def _read(path: Path) -> dict[str, dict[str, Any]]:
     if not path.is_file():
         raise CotpdError(f"prompt file not found: {path}")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise CotpdError(f"{where}: not a valid YAML prompt file "
+                         f"({getattr(error, 'problem', None) or error})") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise CotpdError(f"{path}: expected a mapping of prompt id -> fields")
+    for prompt_id, fields in data.items():
+        if "version" in fields and type(fields["version"]) is not int:
+            raise CotpdError(f"{path}: prompt {prompt_id!r}: version {fields['version']!r}; "
+                             "expected an integer")
     return data

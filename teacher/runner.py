@@ -4,6 +4,7 @@ and stores each answer the moment the backend returns it."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 from collections.abc import Sequence
@@ -90,10 +91,10 @@ def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teache
     counts = PromptCounts(asked=len(todo), skipped=len(samples) - len(todo))
     if not todo:
         return counts
-    requests = [build_request(s, prompt, teacher, (values or {}).get(s.id)) for s in todo]
-    bar = tqdm(total=len(requests), desc=f"teach {prompt.id}", unit="prompt", dynamic_ncols=True)
+    bar = tqdm(total=len(todo), desc=f"teach {prompt.id}", unit="prompt", dynamic_ncols=True)
 
     def store_result(request: GenerationRequest, result: GenerationResult) -> None:
+        result = _empty_is_failure(result)
         store.put(teacher.fingerprint, prompt.id, version, request.key, result)
         counts.prompt_tokens += result.prompt_tokens or 0
         counts.completion_tokens += result.completion_tokens or 0
@@ -106,11 +107,29 @@ def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teache
         bar.set_postfix(failed=counts.failed)
         bar.update(1)
 
+    requests = []
     try:
-        teacher.backend.generate(requests, store_result)
+        for sample in todo:
+            try:
+                requests.append(build_request(sample, prompt, teacher,
+                                              (values or {}).get(sample.id)))
+            except OSError as error:  # a missing or unreadable image fails its row, not the run
+                store_result(GenerationRequest(sample.id), GenerationResult(
+                    error=f"image unreadable: {error.strerror or error}: {error.filename}"))
+        if requests:
+            teacher.backend.generate(requests, store_result)
     finally:
         bar.close()
     return counts
+
+
+def _empty_is_failure(result: GenerationResult) -> GenerationResult:
+    """An empty answer is no knowledge: stored as a failure, so `--retry-failed` asks again
+    (an empty row stored as answered would be skipped by every later run)."""
+    if result.ok and not result.text.strip():
+        return dataclasses.replace(
+            result, error=f"empty completion (finish_reason {result.finish_reason})")
+    return result
 
 
 def summarize_counts(counts: dict[str, PromptCounts], seconds: float) -> dict[str, Any]:

@@ -9,14 +9,22 @@ Each request consumes one behaviour from the script (an empty script answers nor
 - `"429:0.1"`: 429 with `Retry-After: 0.1`;
 - `"slow:3"`: sleep 3 s, then answer (the client may have given up by then);
 - `"drop"`: close the socket without a response;
-- `"malformed"`: 200 with invalid JSON; `"context"`: vLLM's context length 400.
+- `"malformed"`: 200 with invalid JSON; `"context"`: vLLM's context length 400;
+- `"truncated"`: a 200 whose body stops halfway, then the socket closes;
+- `"hostile"`: answer with `HOSTILE`, text that must stay data (SQL, format fields, shell).
+
+Run as a script (`python tests/fake_openai_server.py --port N`) it is a separate process that
+tests can SIGKILL and start again on the same port; `POST /_control/push` appends to its
+script and `--log FILE` appends one JSON line per request, so the record outlives a kill.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import json
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -24,6 +32,9 @@ from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+# What a hostile or confused LLM may write: SQL, format fields, shell, quotes, markup.
+HOSTILE = ("'); DROP TABLE answers; -- {0.__class__} {text} %s %(x)s ${HOME} $(touch /tmp/x) "
+           "`id` \"quoted\" \\ \n[Words] </s> <|im_end|> \u202e\u00e9\U0001F600")
 CONTEXT_ERROR = (
     "This model's maximum context length is 2048 tokens. However, you requested 4096 tokens "
     "(3840 in the messages, 256 in the completion). Please reduce the length of the messages "
@@ -58,6 +69,12 @@ class _Handler(BaseHTTPRequestHandler):
         finally:
             self.server.owner._track(self.connection, add=False)
 
+    def do_GET(self) -> None:
+        if self.path == "/_control/stats":  # readiness probe and request count
+            self._send_json(200, {"requests": len(self.server.owner.requests)})
+        else:
+            self._send_json(404, {"object": "error", "message": "not found", "code": 404})
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         raw = self.rfile.read(length)
@@ -66,6 +83,10 @@ class _Handler(BaseHTTPRequestHandler):
         except ValueError:
             body = {"_raw": raw.decode("utf-8", "replace")}
         owner = self.server.owner
+        if self.path == "/_control/push":
+            owner.push(*body.get("behaviours", []))
+            self._send_json(200, {"script": len(owner.script)})
+            return
         behaviour = owner._next(self.path, body)
         try:
             self._respond(behaviour, body, owner)
@@ -77,6 +98,17 @@ class _Handler(BaseHTTPRequestHandler):
         if kind == "slow":
             kind = "drop" if owner._stopping.wait(float(arg)) else "ok"
         if kind == "drop":
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
+        if kind == "truncated":  # promises a whole body, sends half, hangs up
+            data = json.dumps(self._answer("ok", body)).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[: len(data) // 2])
+            self.wfile.flush()
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
             return
@@ -99,7 +131,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         prompt = _last_prompt(body)
-        text = "" if kind == "empty" else f"answer to: {prompt[-20:]}"
+        text = {"empty": "", "hostile": HOSTILE}.get(kind, f"answer to: {prompt[-20:]}")
         chat = self.path.endswith("/chat/completions")
         choice: dict[str, Any] = {"index": 0, "finish_reason": "stop", "logprobs": None}
         if chat:
@@ -138,12 +170,20 @@ class _Server(ThreadingHTTPServer):
     request_queue_size = 128  # the default 5 drops SYNs under concurrent connects
     owner: FakeOpenAIServer
 
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up (or was SIGKILLed) mid-request is no server error.
+        if not isinstance(sys.exc_info()[1], OSError):
+            super().handle_error(request, client_address)
+
 
 class FakeOpenAIServer:
     """`with FakeOpenAIServer(["500"]) as server: ... server.url ... server.requests`."""
 
-    def __init__(self, script: Iterable[str] = ()) -> None:
+    def __init__(self, script: Iterable[str] = (), default: str = "ok",
+                 log_path: str | None = None) -> None:
         self.script: deque[str] = deque(script)
+        self.default = default  # the behaviour once the script is used up
+        self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
         self.requests: list[dict[str, Any]] = []  # {"path", "body", "behaviour"} in order
         self.port = 0
         self._lock = threading.Lock()
@@ -195,8 +235,13 @@ class FakeOpenAIServer:
 
     def _next(self, path: str, body: dict[str, Any]) -> str:
         with self._lock:
-            behaviour = self.script.popleft() if self.script else "ok"
+            behaviour = self.script.popleft() if self.script else self.default
             self.requests.append({"path": path, "body": body, "behaviour": behaviour})
+            if self._log is not None:
+                record = {"t": time.time(), "path": path, "behaviour": behaviour,
+                          "prompt": _last_prompt(body)}
+                self._log.write(json.dumps(record) + "\n")
+                self._log.flush()
         return behaviour
 
     def _track(self, connection: socket.socket, add: bool) -> None:
@@ -205,3 +250,22 @@ class FakeOpenAIServer:
                 self._connections.add(connection)
             else:
                 self._connections.discard(connection)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Serve until killed: `--port 0` picks a free port; the port is printed when ready."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--script", default="", help="comma-separated behaviours, in order")
+    parser.add_argument("--default", default="ok", help="the behaviour after the script")
+    parser.add_argument("--log", help="append one JSON line per request to this file")
+    args = parser.parse_args(argv)
+    server = FakeOpenAIServer([b for b in args.script.split(",") if b], args.default, args.log)
+    server.port = args.port
+    server.start()
+    print(f"listening {server.port}", flush=True)
+    threading.Event().wait()  # until SIGKILL or SIGTERM
+
+
+if __name__ == "__main__":
+    sys.exit(main())

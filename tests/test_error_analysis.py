@@ -3,7 +3,7 @@
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from corpus.records import MnerSample, Mention, MreSample, SampleContext
+from corpus.records import Mention, MnerSample, MreSample, SampleContext
 from eval.error_analysis import (
     MISSED,
     SPURIOUS,
@@ -54,7 +54,8 @@ def test_worst_errors_rank_by_wrong_chunks_and_carry_knowledge() -> None:
     worst = worst_mner_errors(samples, pred)
     assert [w["id"] for w in worst] == ["b", "a"]  # 3 wrong chunks, then 1; c is right
     assert worst[0]["errors"] == 3 and worst[1]["knowledge"] == "Kim: a person."
-    assert worst[1]["gold"] == ["Kim [PER]", "Rome [LOC]"] and worst[1]["predicted"] == ["Kim [PER]"]
+    assert worst[1]["gold"] == ["Kim [PER]", "Rome [LOC]"]
+    assert worst[1]["predicted"] == ["Kim [PER]"]
     assert len(worst_mner_errors(samples, pred, limit=1)) == 1
 
 

@@ -98,4 +98,5 @@ def test_run_reports_a_relation_student(tmp_path: Path, tiny_encoder: Path, cotp
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["task"] == "mre" and "per_relation" in metrics["splits"]["test"]
     assert (run_dir / "eval" / "test.txt").is_file()
-    assert "## Confusion (test; rows gold, columns predicted)" in (run_dir / "report.md").read_text()
+    report = (run_dir / "report.md").read_text()
+    assert "## Confusion (test; rows gold, columns predicted)" in report
