@@ -17,8 +17,8 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
-from transformers.trainer_utils import get_last_checkpoint
 
+from augment.stage import read_augmented
 from corpus.context_files import attach_context, load_knowledge_files
 from corpus.embedded_models import resolve_model_path
 from corpus.errors import CotpdError
@@ -31,7 +31,11 @@ from student.data import EncodedDataset, ViewCollator
 from student.labels import label_list
 from student.model import StudentModel
 from student.saving import save_student
-from student.trainer import DistillationTrainer, make_compute_metrics
+from student.trainer import (
+    DistillationTrainer,
+    last_complete_checkpoint,
+    make_compute_metrics,
+)
 from student.views import MARKERS, ViewBuilder
 from teacher.captioning import captions_for_stage
 
@@ -77,7 +81,7 @@ def require_context(config: StudentConfig, train: list) -> None:
             raise CotpdError(
                 f"variant {config.variant!r} reads the {name}, but none of the {len(train)} "
                 f"training samples has one: set student.context.{source} to a file (or run "
-                "`cotpd teach` first)")
+                f"`cotpd {'caption' if name == 'caption' else 'teach'} CONFIG` first)")
 
 
 def load_encoder(config: StudentConfig, task: str):
@@ -141,10 +145,18 @@ def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
     data_dir = prepared.data_dir
     train = read_samples_jsonl(data_dir / "train.jsonl")
     dev = read_samples_jsonl(data_dir / "dev.jsonl")
-    context_report = attach_context_files(config, {"train": train, "dev": dev}, run_dir)
+    augmented = read_augmented(run_config, run_dir)  # None: no augment section
+    splits = {"train": train, "dev": dev, **({"augment": augmented} if augmented else {})}
+    context_report = attach_context_files(config, splits, run_dir)
+    if augmented:  # augmented samples may have no knowledge: counted, then trained on
+        context_report["augment"]["without_knowledge"] = sum(
+            1 for s in augmented if not s.context.knowledge)
+        train = train + augmented
     require_context(config, train)
     tokenizer, encoder = load_encoder(config, spec.task)
-    labels = label_list(spec.task, spec.labels, train)
+    renames = run_config.data.label_map  # e.g. OTHER -> MISC in cross-domain runs
+    registered = list(dict.fromkeys(renames.get(t, t) for t in spec.labels or []))
+    labels = label_list(spec.task, registered or None, train)
     label_to_id = {label: index for index, label in enumerate(labels)}
     builder = ViewBuilder(tokenizer, config.views)
     train_views = [config.train_view] + ([config.distill_view] if config.distill_view else [])
@@ -162,8 +174,7 @@ def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
         data_collator=ViewCollator(tokenizer.pad_token_id),
         compute_metrics=make_compute_metrics(dev, labels), callbacks=callbacks,
         infer_view=config.resolved_infer_view)
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() and config.train.resume \
-        else None
+    last = last_complete_checkpoint(checkpoints) if config.train.resume else None
     start = time.perf_counter()
     train_output = trainer.train(resume_from_checkpoint=last)
     seconds = time.perf_counter() - start

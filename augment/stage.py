@@ -1,0 +1,127 @@
+"""The augment stage: training samples -> `<run>/augment/train.jsonl` (augmented samples
+only, each with its provenance) and `<run>/augment/summary.json`. Every teacher answer goes
+through the teach stage's store, so a re-run (or a larger `times`) asks only what is new."""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from augment.config import AugmentConfig
+from augment.counts import TypeCounts
+from augment.entity import entity_copies
+from augment.rewrite import image_copies, style_copies
+from corpus.errors import CotpdError
+from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.prepare import prepare_dataset
+from corpus.records import Sample
+from corpus.registry import get_dataset
+from teacher.catalogue import load_catalogue
+from teacher.config import TeacherConfig
+from teacher.runner import Teacher
+from teacher.stage import teacher_dir
+from teacher.store import KnowledgeStore
+
+if TYPE_CHECKING:
+    from pipeline.config import RunConfig
+
+AUGMENT_DIR = "augment"
+AUGMENTED_FILE = "train.jsonl"
+
+
+def augmented_path(run_dir: Path) -> Path:
+    return run_dir / AUGMENT_DIR / AUGMENTED_FILE
+
+
+def require_augment(run_config: RunConfig) -> AugmentConfig:
+    if run_config.augment is None:
+        raise CotpdError("the config has no augment section: add `augment:` with times, e.g. "
+                         "--set augment.times.style=1")
+    return run_config.augment
+
+
+def choose_sources(train: list[Sample], config: AugmentConfig) -> list[Sample]:
+    """All training samples, or a seeded choice of `config.sources` of them in file order."""
+    if config.sources is None or config.sources >= len(train):
+        return list(train)
+    chosen = set(random.Random(config.seed).sample(range(len(train)), config.sources))
+    return [s for i, s in enumerate(train) if i in chosen]
+
+
+def _build_teacher(run_config: RunConfig, config: TeacherConfig) -> Teacher:
+    if config.backend == "import":
+        raise CotpdError("teacher.backend 'import' answers no prompts: augmentation needs a "
+                         "teacher model (embedded, transformers, openai or vllm)")
+    from teacher.factory import build_teacher
+
+    spec = get_dataset(run_config.data.dataset)
+    images = spec.directory_under(run_config.data.data_root) / (spec.images or "images")
+    return build_teacher(config, images_dir=images)
+
+
+def augment_run(run_config: RunConfig, run_dir: Path,
+                teacher: Teacher | None = None) -> dict[str, Any]:
+    """Augment the training split as configured; returns the summary. `teacher` overrides
+    the backend built from the config (tests, benchmarks)."""
+    config = require_augment(run_config)
+    teacher_config = run_config.teacher or TeacherConfig()
+    prepared = prepare_dataset(run_config.data, run_dir)
+    train = read_samples_jsonl(prepared.data_dir / "train.jsonl")  # only train is augmented
+    sources = choose_sources(train, config)
+    catalogue = load_catalogue(teacher_config.prompt_files)
+    start = time.perf_counter()
+    if not any(config.times.model_dump().values()):
+        raise CotpdError("augment.times: every type is 0, so there is nothing to augment; "
+                         "set augment.times.style/entity/image, or remove the augment section")
+    teacher = teacher or _build_teacher(run_config, teacher_config)
+    store_path = teacher_config.store or teacher_dir(run_dir) / "store.sqlite"
+    counts = {kind: TypeCounts() for kind in ("style", "entity", "image")}
+    made: dict[str, list[Sample]] = {kind: [] for kind in counts}
+    extra: dict[str, Any] = {}
+    with KnowledgeStore(store_path) as store:
+        store.register_teacher(teacher.fingerprint, teacher_config.name,
+                               teacher.backend.fingerprint_parts())
+        if config.times.style:
+            made["style"] = style_copies(sources, config.times.style, catalogue["style"],
+                                         teacher, store, counts["style"])
+        if config.times.entity:
+            made["entity"], extra["entity"] = entity_copies(
+                train, sources, config, catalogue, teacher, store, counts["entity"])
+        if config.times.image:
+            made["image"] = image_copies(sources, config.times.image, catalogue["image"],
+                                         teacher, store, counts["image"])
+    lines = [_line(sample, kind, teacher.fingerprint) for kind, samples in made.items()
+             for sample in samples]
+    atomic_write_text(augmented_path(run_dir), "".join(lines))
+    summary = {"teacher": teacher_config.name, "fingerprint": teacher.fingerprint,
+               "store": str(store_path), "train_samples": len(train), "sources": len(sources),
+               "times": config.times.model_dump(), "written": len(lines),
+               "types": {kind: c.to_dict() for kind, c in counts.items()
+                         if getattr(config.times, kind)},
+               **extra, "wall_seconds": round(time.perf_counter() - start, 2),
+               "fingerprints": prepared.fingerprints}
+    atomic_write_text(run_dir / AUGMENT_DIR / "summary.json", json.dumps(summary, indent=2) + "\n")
+    return summary
+
+
+def _line(sample: Sample, kind: str, fingerprint: str) -> str:
+    source_id = sample.id.rsplit("~", 1)[0]
+    provenance = {"source_id": source_id, "augmentation": kind, "teacher": fingerprint}
+    if kind == "image":
+        provenance["image"] = "generated"
+    return json.dumps({**sample.to_dict(), "provenance": provenance}, ensure_ascii=False) + "\n"
+
+
+def read_augmented(run_config: RunConfig, run_dir: Path) -> list[Sample] | None:
+    """The augmented training samples when the config has an augment section (None when it
+    has none); a missing file is an error that names the command to run."""
+    if run_config.augment is None:
+        return None
+    path = augmented_path(run_dir)
+    if not path.is_file():
+        raise CotpdError(f"{path} is missing: the config has an augment section, so run "
+                         "`cotpd augment CONFIG` (with the same --set options) before training")
+    return read_samples_jsonl(path)

@@ -1,0 +1,31 @@
+"""`cotpd augment`: the augment stage."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from pipeline.config import load_run_config
+from pipeline.rundir import write_provenance
+
+
+@click.command()
+@click.argument("config", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
+              help="Override a config key, e.g. --set augment.times.style=2")
+def augment(config: Path, overrides: tuple[str, ...]) -> None:
+    """Augment the training split (style, entity with factual check, image) with the
+    teacher; answers already in the teacher's store are not asked again."""
+    from augment.stage import AUGMENT_DIR, augment_run, augmented_path
+
+    run_config = load_run_config(config, list(overrides))
+    run_dir = run_config.run.directory
+    summary = augment_run(run_config, run_dir)
+    write_provenance(run_dir, "augment", run_config, summary["fingerprints"])
+    for kind, counts in summary["types"].items():
+        drops = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "none"
+        click.echo(f"{kind}: {counts['asked']} asked, {counts['kept']} kept; dropped: {drops}")
+    click.echo(f"{summary['written']} augmented samples from {summary['sources']} training "
+               f"samples in {summary['wall_seconds']} s -> {augmented_path(run_dir)} "
+               f"(summary: {run_dir / AUGMENT_DIR / 'summary.json'})")
