@@ -7,7 +7,7 @@
 #   bash scripts/full_pipeline.sh CONFIG --set student.variant=mv   # any cotpd run option
 set -euo pipefail
 cd "$(dirname "$0")/.."
-config=${1:-configs/demo_mner.yaml}
+config=${1:-configs/demo.yaml}
 shift || true
 began=$(date +%s)
 bash scripts/setup.sh
