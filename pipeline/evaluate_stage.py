@@ -71,11 +71,13 @@ def stage_costs(run_dir: Path) -> dict[str, dict[str, Any]]:
             costs["teach (store total)"] = totals
     augment = _read_json(run_dir / "augment" / "summary.json")
     if augment:
-        costs["augment"] = {"seconds": augment.get("wall_seconds"),
-                            "tokens_in": augment.get("prompt_tokens", ""),
-                            "tokens_out": augment.get("completion_tokens", ""),
-                            "notes": f"{augment.get('kept', '?')} kept of "
-                                     f"{augment.get('asked', '?')} asked"}
+        types = augment.get("types", {})
+        costs["augment"] = {
+            "seconds": augment.get("wall_seconds"),
+            "tokens_out": sum(t.get("teacher_prompts", {}).get("completion_tokens", 0)
+                              for t in types.values()),
+            "notes": f"{augment.get('written', 0)} written of "
+                     f"{sum(t.get('asked', 0) for t in types.values())} asked"}
     train = _read_json(run_dir / "student" / "train_report.json")
     if train:
         costs["train"] = {"seconds": round(train.get("train_seconds") or 0.0, 2),

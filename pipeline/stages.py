@@ -87,7 +87,10 @@ def _augment(run_config: RunConfig, run_dir: Path) -> str:
 
     summary = augment_run(run_config, run_dir)
     write_provenance(run_dir, "augment", run_config, summary.get("fingerprints", {}))
-    return f"{summary.get('kept')} augmented samples kept of {summary.get('asked')} asked"
+    types = summary.get("types", {})
+    asked = sum(t.get("asked", 0) for t in types.values())
+    kept = ", ".join(f"{name} {t.get('kept', 0)}/{t.get('asked', 0)}" for name, t in types.items())
+    return f"{summary.get('written', 0)} augmented samples written of {asked} asked ({kept})"
 
 
 def _train(run_config: RunConfig, run_dir: Path) -> str:
