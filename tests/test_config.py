@@ -91,9 +91,47 @@ def test_resolved_config_validates_again(tmp_path: Path) -> None:
     assert load_run_config(resolved) == config
 
 
-EXPERIMENTS = sorted(p for p in (REPO / "configs").glob("*.yaml") if p.name != "base.yaml")
+EXPERIMENTS = sorted(p for p in [*(REPO / "configs").glob("*.yaml"),
+                                  *(REPO / "configs" / "paper").glob("*.yaml")]
+                     if p.name not in ("base.yaml", "cluster.yaml"))  # bases: no dataset
+# What the cluster configs and studies read from the environment.
+CLUSTER_ENV = {"COTPD_DATA_ROOT": "/data", "COTPD_MODELS": "/models",
+               "COTPD_TEACHER": "/models/teacher",
+               "COTPD_TEACHER_URLS": "[http://n1:8000/v1, http://n2:8000/v1]",
+               "QWEN_URLS": "[http://q:8000/v1]", "LLAMA_URLS": "[http://l:8000/v1]",
+               "CHATGPT_KNOWLEDGE_FILES": "[/k/train.jsonl]"}
 
 
-@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.name)
-def test_every_shipped_config_validates(path: Path) -> None:
+@pytest.fixture
+def cluster_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, value in CLUSTER_ENV.items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.parent.name + "/" + p.name)
+def test_every_shipped_config_validates(path: Path, cluster_env) -> None:
     load_run_config(path)
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "studies").glob("*.yaml")), ids=lambda p: p.name)
+def test_every_shipped_study_cell_validates(path: Path, cluster_env) -> None:
+    from pipeline.study import cell_config, cells, load_study
+
+    spec = load_study(path)
+    grid = cells(spec)
+    assert grid
+    names = {cell_config(spec, cell, seed).run.name for cell, seed in grid}
+    assert len(names) == len(grid)  # every cell has its own run directory
+
+
+def test_environment_references_expand_and_name_what_is_unset(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COTPD_MODELS", "/models")
+    monkeypatch.setenv("COTPD_TEACHER_URLS", "[http://a:1/v1, http://b:1/v1]")
+    monkeypatch.delenv("COTPD_TEACHER", raising=False)
+    with pytest.raises(ConfigError, match=r"teacher.model refers to \$\{COTPD_TEACHER\}"):
+        load_run_config(REPO / "configs" / "paper" / "twitter2017.yaml")
+    monkeypatch.setenv("COTPD_TEACHER", "/models/qwen")
+    config = load_run_config(REPO / "configs" / "paper" / "twitter2017.yaml")
+    assert config.student.encoder == "/models/xlm-roberta-large"
+    assert config.teacher.openai.base_urls == ["http://a:1/v1", "http://b:1/v1"]
