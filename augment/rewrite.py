@@ -7,7 +7,7 @@ id, since no real picture goes with the caption."""
 from __future__ import annotations
 
 import copy as copying
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 
 from augment.align import realign_mner, realign_mre
 from augment.ask import ask
@@ -38,10 +38,11 @@ def _copied(answer: str, examples: set[str]) -> bool:
     return " ".join(answer.lower().split()) in examples
 
 
-def style_copies(sources: Sequence[Sample], times: int, prompt: CatalogPrompt,
-                 teacher: Teacher, store: KnowledgeStore, counts: TypeCounts) -> list[Sample]:
-    kept: list[Sample] = []
-    seen: dict[str, set[tuple[str, ...]]] = {s.id: set() for s in sources}
+def _answers(sources: Sequence[Sample], times: int, prompt: CatalogPrompt, teacher: Teacher,
+             store: KnowledgeStore, counts: TypeCounts
+             ) -> Iterator[tuple[int, CatalogPrompt, Sample, str | None]]:
+    """(copy, its prompt variant, source, answer) for every copy of every source, each one
+    counted as asked; the answer is None where the teacher failed."""
     for copy in range(times):
         variant = copy_prompt(prompt, copy)
         answers, asked = ask(variant, {s.id: {"text": text_of(s)} for s in sources},
@@ -49,24 +50,32 @@ def style_copies(sources: Sequence[Sample], times: int, prompt: CatalogPrompt,
         counts.teacher[f"{prompt.id}#{copy + 1}"] = asked
         for source in sources:
             counts.asked += 1
-            if source.id not in answers:
-                counts.drop("teacher_failed")
-                continue
-            if _copied(answers[source.id], example_texts(variant)):
-                counts.drop("copied_example")
-                continue
-            realign = realign_mner if isinstance(source, MnerSample) else realign_mre
-            sample, alignment = realign(source, answers[source.id],
-                                        augmented_id(source, "style", copy))
-            if sample is None:
-                counts.drop(alignment.dropped or "unaligned")
-            elif tuple(sample.tokens) in seen[source.id]:
-                counts.drop("duplicate")
-            else:
-                seen[source.id].add(tuple(sample.tokens))
-                counts.matches.update(alignment.matches)
-                counts.kept += 1
-                kept.append(sample)
+            yield copy, variant, source, answers.get(source.id)
+
+
+def style_copies(sources: Sequence[Sample], times: int, prompt: CatalogPrompt,
+                 teacher: Teacher, store: KnowledgeStore, counts: TypeCounts) -> list[Sample]:
+    kept: list[Sample] = []
+    seen: dict[str, set[tuple[str, ...]]] = {s.id: set() for s in sources}
+    for copy, variant, source, answer in _answers(sources, times, prompt, teacher, store,
+                                                  counts):
+        if answer is None:
+            counts.drop("teacher_failed")
+            continue
+        if _copied(answer, example_texts(variant)):
+            counts.drop("copied_example")
+            continue
+        realign = realign_mner if isinstance(source, MnerSample) else realign_mre
+        sample, alignment = realign(source, answer, augmented_id(source, "style", copy))
+        if sample is None:
+            counts.drop(alignment.dropped or "unaligned")
+        elif tuple(sample.tokens) in seen[source.id]:
+            counts.drop("duplicate")
+        else:
+            seen[source.id].add(tuple(sample.tokens))
+            counts.matches.update(alignment.matches)
+            counts.kept += 1
+            kept.append(sample)
     return kept
 
 
@@ -74,29 +83,24 @@ def image_copies(sources: Sequence[Sample], times: int, prompt: CatalogPrompt,
                  teacher: Teacher, store: KnowledgeStore, counts: TypeCounts) -> list[Sample]:
     kept: list[Sample] = []
     seen: dict[str, set[str]] = {s.id: set() for s in sources}
-    for copy in range(times):
-        variant = copy_prompt(prompt, copy)
-        answers, asked = ask(variant, {s.id: {"text": text_of(s)} for s in sources},
-                             teacher, store)
-        counts.teacher[f"{prompt.id}#{copy + 1}"] = asked
-        for source in sources:
-            counts.asked += 1
-            caption = " ".join(answers.get(source.id, "").split())
-            if source.id not in answers:
-                counts.drop("teacher_failed")
-            elif not caption:
-                counts.drop("empty")
-            elif _copied(caption, example_texts(variant)):
-                counts.drop("copied_example")
-            elif caption.lower() in seen[source.id]:
-                counts.drop("duplicate")
-            else:
-                seen[source.id].add(caption.lower())
-                sample = copying.deepcopy(source)
-                sample.id = augmented_id(source, "image", copy)
-                sample.image_id = None
-                sample.context.caption = caption
-                sample.context.knowledge = None
-                counts.kept += 1
-                kept.append(sample)
+    for copy, variant, source, answer in _answers(sources, times, prompt, teacher, store,
+                                                  counts):
+        caption = " ".join((answer or "").split())
+        if answer is None:
+            counts.drop("teacher_failed")
+        elif not caption:
+            counts.drop("empty")
+        elif _copied(caption, example_texts(variant)):
+            counts.drop("copied_example")
+        elif caption.lower() in seen[source.id]:
+            counts.drop("duplicate")
+        else:
+            seen[source.id].add(caption.lower())
+            sample = copying.deepcopy(source)
+            sample.id = augmented_id(source, "image", copy)
+            sample.image_id = None
+            sample.context.caption = caption
+            sample.context.knowledge = None
+            counts.kept += 1
+            kept.append(sample)
     return kept
