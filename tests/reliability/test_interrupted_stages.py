@@ -69,6 +69,24 @@ def count_rows(store: Path) -> int:
         return 0
 
 
+def kill_at_store_rows(stage: str, command: list[str], run: Path, total: int,
+                       slow: bool) -> None:
+    """SIGKILL `command` at seeded counts of store rows, checking after each kill that the
+    store and the JSONL files are whole, then let it finish."""
+    store = run / "teacher" / "store.sqlite"
+    rng, log = rng_for(stage), KillLog(stage)
+    for target in sorted(rng.sample(range(1, total), kills(stage, slow))):
+        if kill_when(command, lambda t=target: count_rows(store) >= t, rng.uniform(0, 0.3)):
+            log.landed.append(f"{count_rows(store)}/{total} rows")
+        else:
+            log.missed += 1
+        assert_sqlite_intact(store)
+        assert torn_jsonl_lines(run) == []
+    finish(command)
+    LOGS.append(log)
+    assert len(log.landed) >= max(1, kills(stage, slow) - 1)
+
+
 @pytest.mark.parametrize("slow", modes("teach"))
 def test_killed_teach_resumes_to_the_same_bytes(slow: bool, tmp_path: Path) -> None:
     total = 2 * DEMO_SAMPLES  # noun + sentence
@@ -79,19 +97,7 @@ def test_killed_teach_resumes_to_the_same_bytes(slow: bool, tmp_path: Path) -> N
 
         finish(args(tmp_path / "ref"))
         run = tmp_path / "killed" / "demo_mner"
-        store = run / "teacher" / "store.sqlite"
-        rng, log = rng_for("teach"), KillLog("teach")
-        for target in sorted(rng.sample(range(1, total), kills("teach", slow))):
-            if kill_when(args(tmp_path / "killed"), lambda t=target: count_rows(store) >= t,
-                         rng.uniform(0, 0.3)):
-                log.landed.append(f"{count_rows(store)}/{total} rows")
-            else:
-                log.missed += 1
-            assert_sqlite_intact(store)
-            assert torn_jsonl_lines(run) == []
-        finish(args(tmp_path / "killed"))
-    LOGS.append(log)
-    assert len(log.landed) >= max(1, kills("teach", slow) - 1)
+        kill_at_store_rows("teach", args(tmp_path / "killed"), run, total, slow)
     ref = tmp_path / "ref" / "demo_mner"
     for name in ("knowledge.jsonl",):
         assert (run / "teacher" / name).read_bytes() == (ref / "teacher" / name).read_bytes()
@@ -117,19 +123,7 @@ def test_killed_augment_resumes_to_the_same_bytes(slow: bool, tmp_path: Path) ->
         ref = tmp_path / "ref" / "demo_mner"
         total = count_rows(ref / "teacher" / "store.sqlite")
         run = tmp_path / "killed" / "demo_mner"
-        store = run / "teacher" / "store.sqlite"
-        rng, log = rng_for("augment"), KillLog("augment")
-        for target in sorted(rng.sample(range(1, total), kills("augment", slow))):
-            if kill_when(augment(tmp_path / "killed"), lambda t=target: count_rows(store) >= t,
-                         rng.uniform(0, 0.3)):
-                log.landed.append(f"{count_rows(store)}/{total} rows")
-            else:
-                log.missed += 1
-            assert_sqlite_intact(store)
-            assert torn_jsonl_lines(run) == []
-        finish(augment(tmp_path / "killed"))
-    LOGS.append(log)
-    assert len(log.landed) >= max(1, kills("augment", slow) - 1)
+        kill_at_store_rows("augment", augment(tmp_path / "killed"), run, total, slow)
     name = Path("augment") / "train.jsonl"
     assert (run / name).read_bytes() == (ref / name).read_bytes()
     assert store_content(run) == store_content(ref)
