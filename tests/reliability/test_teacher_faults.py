@@ -39,14 +39,24 @@ def wait_for(condition, timeout_s: float) -> None:
         time.sleep(0.05)
 
 
+def asked_again(seen: list[dict], fault: str) -> bool:
+    """Whether the prompt that met `fault` was asked again later."""
+    cut = next((r for r in seen if r["behaviour"] == fault), None)
+    return cut is not None and any(r["prompt"] == cut["prompt"] and r["t"] > cut["t"]
+                                   for r in seen)
+
+
 def test_faults_and_a_server_crash_end_answered_or_failed_with_reason(tmp_path: Path) -> None:
     out = tmp_path / "run"
     store = out / "demo_mner" / "teacher" / "store.sqlite"
-    with ServerProcess(tmp_path / "requests.jsonl", default="slow:0.02", script=FAULTS) as server:
+    with ServerProcess(tmp_path / "requests.jsonl", default="slow:0.05", script=FAULTS) as server:
         child = subprocess.Popen(cotpd_command(*teach_args(out, server.url, *SETTINGS)),
                                  cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                                  text=True)
-        wait_for(lambda: len(server.requests()) >= 60, 120)
+        # The crash comes after the slow request's retry: a retry that met the dead server
+        # would fail its row, and the retry checks below could not see it.
+        wait_for(lambda: len(server.requests()) >= 60 and asked_again(server.requests(), "slow:4"),
+                 120)
         server.kill()  # mid-run: four requests in flight are cut, new ones refused
         time.sleep(1.5)
         server.start()
@@ -68,8 +78,7 @@ def test_faults_and_a_server_crash_end_answered_or_failed_with_reason(tmp_path: 
         again = next(r for r in seen if r["prompt"] == limited["prompt"] and r["t"] > limited["t"])
         assert again["t"] - limited["t"] >= 0.6  # Retry-After honoured
         for fault in ("500", "503", "slow:4", "truncated", "drop"):  # retried and answered
-            cut = next(r for r in seen if r["behaviour"] == fault)
-            assert any(r["prompt"] == cut["prompt"] and r["t"] > cut["t"] for r in seen), fault
+            assert asked_again(seen, fault), fault
         assert_sqlite_intact(store)
         summary = json.loads((out / "demo_mner" / "teacher" / "summary.json").read_text())
         assert summary["answered"] + summary["failed"] == DEMO_SAMPLES
