@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from corpus.conll import write_conll
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.fingerprint import sha256_file
 from corpus.mnre import write_mnre
 from corpus.prepare import prepare_dataset
 from corpus.registry import get_dataset
@@ -41,14 +42,6 @@ REPORT_FILE = "report.md"
 
 def _read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def stage_costs(run_dir: Path) -> dict[str, dict[str, Any]]:
@@ -162,7 +155,7 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
         "fingerprints": {
             "data": prepared.fingerprints,
             "config": hashlib.sha256(config_to_yaml(run_config).encode()).hexdigest(),
-            "student_weights": _sha256(model_dir / "model.safetensors")
+            "student_weights": sha256_file(model_dir / "model.safetensors")
             if (model_dir / "model.safetensors").is_file() else None,
             "teacher": teach_summary.get("fingerprint") if teach_summary else None},
         "git": git_commit(),

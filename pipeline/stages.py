@@ -16,6 +16,7 @@ from typing import Any
 
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text
+from corpus.fingerprint import sha256_file
 from corpus.schema import config_to_yaml
 from pipeline.config import RunConfig
 from pipeline.rundir import write_provenance
@@ -39,7 +40,7 @@ def planned_stages(run_config: RunConfig) -> list[str]:
 
 
 def _file_digest(path: Path) -> str | None:
-    return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
+    return sha256_file(path) if path.is_file() else None
 
 
 def train_inputs(run_config: RunConfig, run_dir: Path) -> dict[str, Any]:
