@@ -3,6 +3,8 @@
 A distilled student (CPD, UPD, MV) is trained with NLL on the knowledge view and KL into its
 inference view; scoring the same weights through every view shows how much of the knowledge
 view's gain the text-only view kept (the distillation gap), and how often the two agree.
+It also gives the mean per-word KL(knowledge view || inference view) on training sentences
+(what the loss saw) and on test sentences (where the gap is measured).
 
     python benchmarks/student_views.py runs/bench_student/d_seed1   # one line per run dir
 
@@ -16,6 +18,11 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from corpus.records import Sample
+    from student.predict import StudentPredictor
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -56,7 +63,38 @@ def score_views(run_dir: Path, data: Path) -> dict:
                                          strict=True)) / len(test)
         for view in views if view != "knowledge"}
     record["infer_view_test_f1"] = record["views"][infer]["test_f1"]
+    if infer != "knowledge":
+        train = read_conll(data / "twitter2017" / "train.txt").samples[: len(test)]
+        attach_context(train, load_captions(data / "captions" / "BLIP2_17.txt"),
+                       load_knowledge_files([data / "knowledge" / "twitter2017_train.jsonl"]))
+        record["kl_knowledge_to_infer_view_per_word"] = {
+            f"train_first_{len(train)}": mean_view_kl(predictor, train, infer),
+            "test": mean_view_kl(predictor, test, infer)}
     return record
+
+
+def mean_view_kl(predictor: StudentPredictor, samples: list[Sample], view: str) -> float:
+    """Mean per-word KL(softmax(knowledge view) || softmax(`view`)) of one model."""
+    import torch
+
+    from student.data import EncodedDataset
+    from student.losses import kl_from_logits
+
+    model = predictor.loaded.model
+    dataset = EncodedDataset(samples, ["knowledge", view], predictor.builder, label_to_id=None)
+    total, words = 0.0, 0
+    for start in range(0, len(dataset), 64):
+        items = [dataset[i] for i in range(start, min(start + 64, len(dataset)))]
+        batch = predictor.collator(items)
+        with torch.inference_mode():
+            knowledge = model.logits(batch, "knowledge")
+            other = model.logits(batch, view)
+        mask = batch["text_word_mask"].bool() if view in ("text", "prompt") else \
+            batch[f"{view}_word_mask"].bool()
+        count = int(mask.sum())
+        total += float(kl_from_logits(knowledge, other, mask)) * count
+        words += count
+    return total / max(words, 1)
 
 
 def main() -> None:
