@@ -44,9 +44,17 @@ DEFAULTS = {"epochs": 2.0, "max_length": 256, "lr": 1e-4, "batch_size": 16, "alp
             "num_queries": 8}
 
 
+# Distillation settings added later: part of a run's key only when not at their default, so
+# the keys of runs made before them still match.
+OPTIONAL = {"temperature": 1.0, "detach_knowledge": False, "prompt_nll_weight": 0.0}
+
+
 def settings(args: argparse.Namespace) -> dict:
-    return {"epochs": args.epochs, "max_length": args.max_length, "lr": args.lr,
+    conf = {"epochs": args.epochs, "max_length": args.max_length, "lr": args.lr,
             "batch_size": args.batch_size, "alpha": args.alpha, "num_queries": args.num_queries}
+    conf.update({key: getattr(args, key) for key, default in OPTIONAL.items()
+                 if getattr(args, key) != default})
+    return conf
 
 
 def run_key(run_id: str, seed: int, conf: dict) -> str:
@@ -76,7 +84,7 @@ def one_run(args: argparse.Namespace) -> None:
     knowledge = [data / "knowledge" / f"twitter2017_{s}.jsonl" for s in ("train", "valid")]
     conf = settings(args)
     changed = "".join(f"_{key}{value:g}" for key, value in conf.items()
-                      if value != DEFAULTS[key])
+                      if value != {**DEFAULTS, **OPTIONAL}[key])
     run_dir = Path(args.work_dir) / f"{args.one}_seed{args.seed}{changed}"
     overrides = [
         f"run.output_dir={run_dir.parent}", f"run.name={run_dir.name}", f"run.seed={args.seed}",
@@ -85,6 +93,9 @@ def one_run(args: argparse.Namespace) -> None:
         f"student.train.epochs={conf['epochs']}", f"student.train.learning_rate={conf['lr']}",
         f"student.train.batch_size={conf['batch_size']}", "student.train.eval_batch_size=64",
         f"student.distill.alpha={conf['alpha']}",
+        f"student.distill.temperature={args.temperature}",
+        f"student.distill.detach_knowledge={str(args.detach_knowledge).lower()}",
+        f"student.distill.prompt_nll_weight={args.prompt_nll_weight}",
         f"student.prompt.num_queries={conf['num_queries']}",
         f"student.context.captions={data / 'captions' / 'BLIP2_17.txt'}",
         f"student.context.knowledge=[{','.join(str(k) for k in knowledge)}]",
@@ -167,7 +178,8 @@ def report(results: Path, conf: dict) -> str:
         r0 = rows[0]
         lines.append(f"\nSettings: max length {r0['max_length']}, {r0['epochs']} epochs, lr "
                      f"{r0['lr']}, batch {r0['batch_size']}, alpha {r0['alpha']}, N "
-                     f"{r0['num_queries']}.")
+                     f"{r0['num_queries']}" + "".join(
+                         f", {key} {r0[key]}" for key in OPTIONAL if key in r0) + ".")
     return "\n".join(lines)
 
 
@@ -183,6 +195,11 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=DEFAULTS["batch_size"])
     parser.add_argument("--alpha", type=float, default=DEFAULTS["alpha"])
     parser.add_argument("--num-queries", type=int, default=DEFAULTS["num_queries"])
+    parser.add_argument("--temperature", type=float, default=OPTIONAL["temperature"])
+    parser.add_argument("--detach-knowledge", action="store_true",
+                        help="stop the KL's gradient into the knowledge view")
+    parser.add_argument("--prompt-nll-weight", type=float,
+                        default=OPTIONAL["prompt_nll_weight"])
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", help="comma-separated run ids (a-f) to run")
     parser.add_argument("--seeds", help="comma-separated seeds to run (default: all listed)")
