@@ -37,7 +37,8 @@ def score_views(run_dir: Path, data: Path) -> dict:
 
     predictor = StudentPredictor.load(run_dir / "student" / "model", batch_size=64)
     test = read_conll(data / "twitter2017" / "test.txt").samples
-    attach = attach_context(test, load_captions(data / "captions" / "BLIP2_17.txt"),
+    captions = load_captions(data / "captions" / "BLIP2_17.txt")
+    attach = attach_context(test, captions,
                             load_knowledge_files([data / "knowledge" / "twitter2017_test.jsonl"]))
     views = ["text", "caption", "knowledge"]
     if predictor.loaded.config.prompt_kind != "none":
@@ -65,7 +66,7 @@ def score_views(run_dir: Path, data: Path) -> dict:
     record["infer_view_test_f1"] = record["views"][infer]["test_f1"]
     if infer != "knowledge":
         train = read_conll(data / "twitter2017" / "train.txt").samples[: len(test)]
-        attach_context(train, load_captions(data / "captions" / "BLIP2_17.txt"),
+        attach_context(train, captions,
                        load_knowledge_files([data / "knowledge" / "twitter2017_train.jsonl"]))
         record["kl_knowledge_to_infer_view_per_word"] = {
             f"train_first_{len(train)}": mean_view_kl(predictor, train, infer),
