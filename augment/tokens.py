@@ -1,21 +1,19 @@
 """Tokenizing teacher-written text the way the tweet datasets are tokenized: words and
-punctuation apart, while URLs, @mentions, #hashtags and word-internal ' - . & stay whole."""
+punctuation apart, while URLs, @mentions, #hashtags and word-internal ' - . & stay whole
+(corpus.words, style "tweet", shared with `cotpd predict`)."""
 
 from __future__ import annotations
 
 import re
 
-_TOKEN = re.compile(
-    r"https?://\S+"                     # a URL is one token
-    r"|[#@]?\w+(?:['’\-.&]\w+)*"        # a word, maybe #/@-prefixed, with inner ' - . &
-    r"|[^\w\s]"                         # any other symbol, one character at a time
-)
+from corpus.words import split_words
+
 _PIECES = re.compile(r"\w+")
 
 
 def tokenize(text: str) -> list[str]:
     """Word and punctuation tokens of `text` (whitespace never makes a token)."""
-    return _TOKEN.findall(text)
+    return split_words(text, "tweet")
 
 
 def folded(token: str) -> str:
