@@ -9,7 +9,8 @@ from pydantic import Field, model_validator
 
 from corpus.schema import ModelPathMarker, StrictModel
 
-Variant = Literal["text", "caption", "cot", "mv", "upd", "prefix", "cpd"]
+Variant = Literal["text", "caption", "cot", "mv", "upd", "prefix", "cpd", "two_stage",
+                  "two_stage_prompt"]
 View = Literal["text", "caption", "knowledge", "prompt"]
 PromptKind = Literal["none", "conditional", "unconditional", "prefix"]
 
@@ -23,7 +24,12 @@ VARIANTS: dict[str, tuple[View, View | None, PromptKind, View]] = {
     "upd": ("knowledge", "prompt", "unconditional", "prompt"),  # (f) +UPD, p = q
     "prefix": ("knowledge", "prompt", "prefix", "prompt"),      # +PrefixD, every layer
     "cpd": ("knowledge", "prompt", "conditional", "prompt"),    # (d) +CPD, the method
+    # Two-stage: a trained knowledge-view model scored every training sentence once; the
+    # student learns from the text alone, NLL + KL to those cached distributions.
+    "two_stage": ("text", None, "none", "text"),
+    "two_stage_prompt": ("prompt", None, "conditional", "prompt"),
 }
+TWO_STAGE: frozenset[str] = frozenset({"two_stage", "two_stage_prompt"})
 
 
 class ViewConfig(StrictModel):
@@ -37,6 +43,9 @@ class ViewConfig(StrictModel):
 
 class PromptConfig(StrictModel):
     num_queries: int = Field(8, ge=1)  # N, the prompt length
+    # after_cls: [CLS] p x [SEP] (text positions shift by N); after_text: [CLS] x [SEP] p,
+    # the paper's [x; p], so every text position is the same in both views.
+    position: Literal["after_cls", "after_text"] = "after_cls"
     decoder_layers: int = Field(1, ge=1)  # conditional generator depth
     decoder_heads: int = Field(4, ge=1)
     dropout: float = Field(0.1, ge=0.0, lt=1.0)
@@ -44,13 +53,28 @@ class PromptConfig(StrictModel):
 
 class DistillConfig(StrictModel):
     alpha: float = Field(1.0, ge=0.0)
-    temperature: float = Field(1.0, gt=0.0)
+    temperature: float = Field(1.0, gt=0.0)  # softmax head only (the CRF's KL is on marginals)
     detach_knowledge: bool = False  # stop gradients through the knowledge (teacher) side
     prompt_nll_weight: float = Field(0.0, ge=0.0)  # extra NLL on the distilled view
+    # MSE between the two views' last hidden states at the text words, knowledge side detached.
+    hidden_weight: float = Field(0.0, ge=0.0)
+    knowledge_dropout: bool = True  # False: the knowledge side runs without dropout
+    # Two-stage variants: the knowledge-view student directory that teaches (its inference
+    # view must be `knowledge`), or `folds` >= 2 to train K cross-fitted teachers in the run
+    # (each training sentence is scored by a teacher that did not train on it).
+    teacher: Path | None = None
+    folds: int = Field(0, ge=0)
+    cache_dir: Path | None = None  # None: <run>/student/teacher_cache
+    # Sentences with knowledge but no gold labels: KL only (JSONL with `tokens` and
+    # `knowledge`, or a samples file such as the augment stage's output). Never dev or test.
+    unlabelled: list[Path] = []
 
 
 class TrainConfig(StrictModel):
     learning_rate: float = Field(5e-5, gt=0.0)
+    # Parameters that are not the pretrained encoder (prompt generator, head, CRF) train at
+    # learning_rate times this (ITA and PGIM train them far faster than the encoder).
+    new_parameters_lr_multiplier: float = Field(1.0, gt=0.0)
     weight_decay: float = 0.01
     epochs: float = Field(15.0, gt=0.0)
     batch_size: int = Field(32, ge=1)
@@ -94,6 +118,58 @@ class StudentConfig(StrictModel):
             raise ValueError(f"infer_view 'prompt' needs a variant with a prompt generator "
                              f"(upd, prefix, cpd); variant is {self.variant!r}")
         return self
+
+    @model_validator(mode="after")
+    def _distill_settings_fit_the_variant(self) -> StudentConfig:
+        distill = self.distill
+        if self.prompt_kind == "prefix" and self.prompt.position != "after_cls":
+            raise ValueError("prompt.position 'after_text' is for the cpd/upd prompt; the "
+                             "prefix variant writes its states at positions 1..N")
+        if self.head == "crf" and distill.temperature != 1.0:
+            raise ValueError(f"distill.temperature {distill.temperature} has no meaning with "
+                             "head 'crf': the KL is between CRF marginals; set it to 1.0 or "
+                             "use head 'softmax'")
+        if self.variant in TWO_STAGE:
+            if (distill.teacher is None) == (distill.folds < 2):
+                raise ValueError(f"variant {self.variant!r} needs exactly one of "
+                                 "distill.teacher (a trained knowledge-view student folder) "
+                                 "and distill.folds >= 2 (cross-fitted teachers)")
+            if distill.hidden_weight:
+                raise ValueError("distill.hidden_weight needs the knowledge view in the same "
+                                 "model; the two-stage variants only have cached outputs")
+        elif distill.teacher is not None or distill.folds:
+            raise ValueError(f"distill.teacher and distill.folds are for the two-stage "
+                             f"variants, not {self.variant!r}")
+        if distill.unlabelled and self.distill_view is None and self.variant not in TWO_STAGE:
+            raise ValueError(f"distill.unlabelled needs a distilling variant (mv, upd, prefix, "
+                             f"cpd, two_stage*); {self.variant!r} has no KL")
+        return self
+
+    def loss_description(self) -> str:
+        """The training loss in words, as the report and student.json record it."""
+        d = self.distill
+        t = f"/T={d.temperature:g}" if d.temperature != 1.0 else ""
+        terms = [f"NLL({self.train_view})"]
+        if self.distill_view is not None:
+            side = "detached " if d.detach_knowledge else ""
+            terms.append(f"{d.alpha:g} * KL{t}({side}{self.train_view} || {self.distill_view})")
+            if d.prompt_nll_weight:
+                terms.append(f"{d.prompt_nll_weight:g} * NLL({self.distill_view})")
+            if d.hidden_weight:
+                terms.append(f"{d.hidden_weight:g} * MSE(hidden {self.train_view}, "
+                             f"{self.distill_view})")
+        elif self.two_stage:
+            teacher = (f"{d.folds}-fold cross-fitted teachers" if d.folds
+                       else f"teacher {d.teacher}")
+            terms.append(f"{d.alpha:g} * KL{t}(cached knowledge view of {teacher} || "
+                         f"{self.train_view})")
+        if d.unlabelled:
+            terms.append(f"(KL only on {len(d.unlabelled)} unlabelled file(s))")
+        return " + ".join(terms)
+
+    @property
+    def two_stage(self) -> bool:
+        return self.variant in TWO_STAGE
 
     @property
     def train_view(self) -> View:

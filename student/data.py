@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import Dataset
 
@@ -17,18 +18,28 @@ class EncodedDataset(Dataset):
     """Samples encoded once into the views a model needs, with word-level label ids."""
 
     def __init__(self, samples: Sequence[Sample], views: Sequence[View], builder: ViewBuilder,
-                 label_to_id: dict[str, int] | None) -> None:
+                 label_to_id: dict[str, int] | None,
+                 teacher_logprobs: Sequence[np.ndarray | None] | None = None,
+                 unlabelled: Sequence[bool] | None = None) -> None:
+        """`teacher_logprobs`: a cached (words, C) array per sample (rows of NaN where the
+        teacher saw no word); `unlabelled`: samples whose labels are not gold (KL only)."""
         self.samples = list(samples)
         self.views = sorted({"text" if v == "prompt" else v for v in views})
         encoded = {v: builder.encode_all(self.samples, v) for v in self.views}
         self.items: list[dict[str, Any]] = []
         for index, sample in enumerate(self.samples):
             item: dict[str, Any] = {v: encoded[v][index] for v in self.views}
+            words = len(item[self.views[0]].word_starts)
             if label_to_id is not None:
-                labels = _label_ids(sample, label_to_id)
-                if isinstance(labels, list):  # words cut by text truncation get no label
-                    labels = labels[: len(item[self.views[0]].word_starts)]
+                if unlabelled is not None and unlabelled[index]:
+                    labels: list[int] | int = [-100] * words
+                else:
+                    labels = _label_ids(sample, label_to_id)
+                    if isinstance(labels, list):  # words cut by text truncation get no label
+                        labels = labels[:words]
                 item["labels"] = labels
+            if teacher_logprobs is not None and teacher_logprobs[index] is not None:
+                item["teacher_logprobs"] = teacher_logprobs[index][:words]
             self.items.append(item)
 
     def __len__(self) -> int:
@@ -77,10 +88,29 @@ class ViewCollator:
             batch[f"{view}_word_mask"] = word_mask
             if encoded[0].markers is not None:
                 batch[f"{view}_markers"] = torch.tensor([e.markers for e in encoded])
+        width = batch[f"{views[0]}_word_mask"].size(1)
         if "labels" in items[0]:
-            batch["labels"] = _pad_labels([item["labels"] for item in items],
-                                          batch[f"{views[0]}_word_mask"].size(1))
+            batch["labels"] = _pad_labels([item["labels"] for item in items], width)
+        if any("teacher_logprobs" in item for item in items):
+            batch["teacher_logprobs"], batch["teacher_mask"] = _pad_teacher(items, width)
         return batch
+
+
+def _pad_teacher(items: list[dict[str, Any]], width: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Cached teacher log-probs padded to (B, W, C), and where the teacher scored a word."""
+    classes = next(item["teacher_logprobs"].shape[1] for item in items
+                   if "teacher_logprobs" in item)
+    logprobs = torch.zeros((len(items), width, classes), dtype=torch.float32)
+    mask = torch.zeros((len(items), width), dtype=torch.bool)
+    for row, item in enumerate(items):
+        values = item.get("teacher_logprobs")
+        if values is None:
+            continue
+        values = torch.from_numpy(np.asarray(values, dtype=np.float32))
+        scored = ~torch.isnan(values).any(-1)
+        logprobs[row, : len(values)] = torch.nan_to_num(values, nan=0.0)
+        mask[row, : len(values)] = scored
+    return logprobs, mask
 
 
 def _pad_labels(labels: list, width: int) -> torch.Tensor:

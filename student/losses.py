@@ -106,6 +106,21 @@ def kl_from_probs(
     return _kl_rows(log_norm(t), log_norm(s))
 
 
+def hidden_mse(teacher_states: Tensor, student_states: Tensor, mask: Tensor | None,
+               detach_teacher: bool = True) -> Tensor:
+    """Mean squared difference between two views' hidden states (B, W, H) at real positions,
+    averaged over positions and dimensions; the teacher side is detached by default."""
+    _check_pair(teacher_states, student_states, 1.0)
+    h = teacher_states.shape[-1]
+    t = _select(teacher_states, mask, h)
+    s = _select(student_states, mask, h)
+    if detach_teacher:
+        t = t.detach()
+    if t.numel() == 0:
+        return s.sum() * 0.0
+    return F.mse_loss(s, t)
+
+
 @dataclass(frozen=True)
 class DistillLossParts:
     """The total loss and its parts, kept apart for logging."""

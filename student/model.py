@@ -8,6 +8,9 @@ from it to the distilled view over the text positions (DESIGN.md section 2).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import torch
 from torch import nn
 from transformers import PreTrainedModel
@@ -15,6 +18,7 @@ from transformers import PreTrainedModel
 from corpus.records import Task
 from student import losses
 from student.config import StudentConfig, View
+from student.crf import LinearChainCRF
 from student.heads import RelationHead, TokenHead
 from student.prompts import PrefixPrompt, build_prompt
 
@@ -42,17 +46,24 @@ class StudentModel(nn.Module):
 
     # -- encoding ---------------------------------------------------------------------------
     def _encode(self, batch: dict[str, torch.Tensor], view: View) -> tuple[torch.Tensor, int]:
-        """Hidden states of a view, and the offset of text positions (N for the prompt view)."""
+        """Hidden states of a view, and the offset of text positions (N for a prompt placed
+        after [CLS], 0 for one placed after the text)."""
         source = "text" if view == "prompt" else view
         ids = batch[f"{source}_input_ids"]
         mask = batch[f"{source}_attention_mask"]
         if view != "prompt":
             return self.encoder(input_ids=ids, attention_mask=mask).last_hidden_state, 0
         embed = self.encoder.get_input_embeddings()(ids)
-        prompt = self.prompt(embed, mask)
+        prompt = self.prompt(embed, mask).to(embed.dtype)
         n = prompt.size(1)
-        inputs = torch.cat([embed[:, :1], prompt.to(embed.dtype), embed[:, 1:]], dim=1)
-        full_mask = torch.cat([mask[:, :1], mask.new_ones(mask.size(0), n), mask[:, 1:]], dim=1)
+        if self.student_config.prompt.position == "after_text":
+            inputs, full_mask = _insert_after_text(embed, mask, prompt)
+            offset = 0
+        else:
+            inputs = torch.cat([embed[:, :1], prompt, embed[:, 1:]], dim=1)
+            full_mask = torch.cat([mask[:, :1], mask.new_ones(mask.size(0), n), mask[:, 1:]],
+                                  dim=1)
+            offset = n
         prefix = isinstance(self.prompt, PrefixPrompt)
         if prefix:
             self.prompt.active = True
@@ -61,49 +72,70 @@ class StudentModel(nn.Module):
         finally:
             if prefix:
                 self.prompt.active = False
-        return states, n
+        return states, offset
 
-    def logits(self, batch: dict[str, torch.Tensor], view: View) -> torch.Tensor:
-        """Word-level emissions (B, W, C) for MNER, relation logits (B, C) for MRE."""
+    def word_states(self, batch: dict[str, torch.Tensor], view: View) -> torch.Tensor:
+        """Last hidden states at each word's first sub-word (B, W, H) for MNER, at the two
+        opening markers (B, 2, H) for MRE."""
         states, offset = self._encode(batch, view)
         source = "text" if view == "prompt" else view
         if self.task == "mner":
             index = batch[f"{source}_word_index"]
             index = torch.where(index > 0, index + offset, index)
-            gathered = states.gather(1, index.unsqueeze(-1).expand(-1, -1, states.size(-1)))
-            return self.head(gathered)
-        markers = batch[f"{source}_markers"] + offset
-        gathered = states.gather(1, markers.unsqueeze(-1).expand(-1, -1, states.size(-1)))
-        return self.head(gathered)
+        else:
+            index = batch[f"{source}_markers"] + offset
+        return states.gather(1, index.unsqueeze(-1).expand(-1, -1, states.size(-1)))
+
+    def logits(self, batch: dict[str, torch.Tensor], view: View) -> torch.Tensor:
+        """Word-level emissions (B, W, C) for MNER, relation logits (B, C) for MRE."""
+        return self.head(self.word_states(batch, view))
 
     # -- training ---------------------------------------------------------------------------
     def forward(self, **batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        labels = batch["labels"]
+        """The loss and its parts: `nll` on the trained view, `kl` to it (or to the cached
+        teacher), `prompt_nll` on the distilled view, `hidden` between the views' states."""
         config = self.student_config
-        main = self.logits(batch, config.train_view)
-        other = self.logits(batch, config.distill_view) if config.distill_view else None
-        mask = labels.ne(-100) if self.task == "mner" else None
+        distill = config.distill
+        labels = batch["labels"]
+        teaches = config.distill_view is not None
+        with _dropout_off(self.encoder, self.head,
+                          active=teaches and not distill.knowledge_dropout):
+            main_states = self.word_states(batch, config.train_view)
+            main = self.head(main_states)
+        other_states = self.word_states(batch, config.distill_view) if teaches else None
+        other = self.head(other_states) if other_states is not None else None
+        if self.task == "mre":
+            return self._mre_loss(main, other, labels)
+        source = "text" if config.train_view == "prompt" else config.train_view
+        words = batch[f"{source}_word_mask"].bool()  # every word, labelled or not
         crf = self.head.crf if isinstance(self.head, TokenHead) else None
-        if crf is None:
-            if other is None:
-                nll = (losses.masked_nll(main, labels, mask) if mask is not None
-                       else losses.sequence_nll(main, labels))
-                return {"loss": nll, "nll": nll}
-            parts = losses.distillation_loss(
-                main, other, labels, mask, alpha=config.distill.alpha,
-                temperature=config.distill.temperature,
-                detach_teacher=config.distill.detach_knowledge,
-                prompt_nll_weight=config.distill.prompt_nll_weight)
-            return {"loss": parts.total, "nll": parts.nll, "kl": parts.kl}
-        tags = labels.clamp(min=0)
-        nll = crf.nll(main, tags, mask)
-        result = {"loss": nll, "nll": nll}
+        parts = {"nll": _token_nll(crf, main, labels, words)}
         if other is not None:
-            kl = losses.kl_from_probs(crf.marginals(main, mask), crf.marginals(other, mask), mask,
-                                      detach_teacher=config.distill.detach_knowledge)
-            extra = config.distill.prompt_nll_weight * crf.nll(other, tags, mask)
-            result = {"loss": nll + config.distill.alpha * kl + extra, "nll": nll, "kl": kl}
-        return result
+            parts["kl"] = _token_kl(crf, main, other, words, distill.temperature,
+                                    distill.detach_knowledge)
+            parts["prompt_nll"] = _token_nll(crf, other, labels, words)
+            if distill.hidden_weight:
+                parts["hidden"] = losses.hidden_mse(main_states, other_states, words)
+        elif "teacher_logprobs" in batch:
+            taught = words & batch["teacher_mask"].bool()
+            parts["kl"] = _cached_kl(crf, batch["teacher_logprobs"], main, words, taught,
+                                     distill.temperature)
+        weights = {"nll": 1.0, "kl": distill.alpha, "prompt_nll": distill.prompt_nll_weight,
+                   "hidden": distill.hidden_weight}
+        total = sum(weights[name] * value for name, value in parts.items())
+        return {"loss": total, **parts}
+
+    def _mre_loss(self, main: torch.Tensor, other: torch.Tensor | None,
+                  labels: torch.Tensor) -> dict[str, torch.Tensor]:
+        distill = self.student_config.distill
+        if other is None:
+            nll = losses.sequence_nll(main, labels)
+            return {"loss": nll, "nll": nll}
+        parts = losses.distillation_loss(
+            main, other, labels, None, alpha=distill.alpha, temperature=distill.temperature,
+            detach_teacher=distill.detach_knowledge, prompt_nll_weight=distill.prompt_nll_weight)
+        return {"loss": parts.total, "nll": parts.nll, "kl": parts.kl,
+                "prompt_nll": parts.prompt_nll}
 
     # -- inference --------------------------------------------------------------------------
     @torch.no_grad()
@@ -120,6 +152,69 @@ class StudentModel(nn.Module):
         for row, path in enumerate(crf.decode(logits, mask)):
             out[row, : len(path)] = torch.tensor(path, device=mask.device)
         return out
+
+
+def _token_nll(crf: LinearChainCRF | None, emissions: torch.Tensor, labels: torch.Tensor,
+               words: torch.Tensor) -> torch.Tensor:
+    """Gold NLL over labelled words; sentences without gold labels (all -100) add nothing."""
+    if crf is None:
+        return losses.masked_nll(emissions, labels, words)
+    labelled = labels.ne(-100).any(-1)
+    if not labelled.any():
+        return emissions.sum() * 0.0
+    return crf.nll(emissions[labelled], labels[labelled].clamp(min=0), words[labelled])
+
+
+def _token_kl(crf: LinearChainCRF | None, teacher: torch.Tensor, student: torch.Tensor,
+              words: torch.Tensor, temperature: float, detach: bool) -> torch.Tensor:
+    if crf is None:
+        return losses.kl_from_logits(teacher, student, words, temperature, detach)
+    return losses.kl_from_probs(crf.marginals(teacher, words), crf.marginals(student, words),
+                                words, detach_teacher=detach)
+
+
+def _cached_kl(crf: LinearChainCRF | None, teacher_logprobs: torch.Tensor,
+               student: torch.Tensor, words: torch.Tensor, taught: torch.Tensor,
+               temperature: float) -> torch.Tensor:
+    """KL to cached teacher log-probabilities at the words the teacher scored."""
+    teacher_logprobs = teacher_logprobs.to(student.dtype)
+    if crf is None:
+        # softmax(log p / T) == softmax(z / T) for the teacher's logits z: caching log-probs
+        # loses nothing for any temperature.
+        return losses.kl_from_logits(teacher_logprobs, student, taught, temperature)
+    return losses.kl_from_probs(teacher_logprobs.exp(), crf.marginals(student, words), taught)
+
+
+def _insert_after_text(embed: torch.Tensor, mask: torch.Tensor, prompt: torch.Tensor
+                       ) -> tuple[torch.Tensor, torch.Tensor]:
+    """[CLS] x [SEP] p [PAD]...: each row's prompt goes right after its own last real token,
+    before the padding, so text positions are those of the plain text view."""
+    batch, length, n = embed.size(0), embed.size(1), prompt.size(1)
+    real = mask.sum(1, keepdim=True)  # (B, 1)
+    position = torch.arange(length + n, device=embed.device).unsqueeze(0)
+    # New position j reads: j (text), length + (j - real) (prompt), j - n (padding).
+    source = torch.where(position < real, position,
+                         torch.where(position < real + n, length + position - real, position - n))
+    joined = torch.cat([embed, prompt], dim=1)
+    joined_mask = torch.cat([mask, mask.new_ones(batch, n)], dim=1)
+    inputs = joined.gather(1, source.unsqueeze(-1).expand(-1, -1, embed.size(-1)))
+    return inputs, joined_mask.gather(1, source)
+
+
+@contextmanager
+def _dropout_off(*modules: nn.Module, active: bool = True) -> Iterator[None]:
+    """Run a forward pass in eval mode (no dropout), keeping gradients."""
+    if not active:
+        yield
+        return
+    states = [(m, m.training) for module in modules for m in module.modules()]
+    for module in modules:
+        module.eval()
+    try:
+        yield
+    finally:
+        for m, training in states:
+            m.training = training
 
 
 def _encoder_layers(encoder: PreTrainedModel) -> nn.ModuleList:

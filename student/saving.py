@@ -37,8 +37,10 @@ class LoadedStudent:
 
 def save_student(directory: Path, model: StudentModel, tokenizer: PreTrainedTokenizerBase,
                  labels: list[str], training_config_yaml: str,
-                 state_dict: dict[str, torch.Tensor] | None = None) -> None:
-    """Write the student directory; `state_dict` is the gathered one under ZeRO-3."""
+                 state_dict: dict[str, torch.Tensor] | None = None,
+                 recipe: dict | None = None) -> None:
+    """Write the student directory; `state_dict` is the gathered one under ZeRO-3, `recipe`
+    what made it (loss, weights, teacher), recorded for whoever loads it."""
     directory.mkdir(parents=True, exist_ok=True)
     model.encoder.config.save_pretrained(directory / "encoder_config")
     tokenizer.save_pretrained(directory / "tokenizer")
@@ -47,7 +49,8 @@ def save_student(directory: Path, model: StudentModel, tokenizer: PreTrainedToke
     save_file(state, str(directory / "model.safetensors"), metadata={"format": "pt"})
     atomic_write_text(directory / "training_config.yaml", training_config_yaml)
     meta = {"format_version": FORMAT_VERSION, "task": model.task, "labels": labels,
-            "student_config": model.student_config.model_dump(mode="json")}
+            "student_config": model.student_config.model_dump(mode="json"),
+            **({"recipe": recipe} if recipe is not None else {})}
     # Written last: a directory without student.json is an unfinished save.
     atomic_write_text(directory / "student.json", json.dumps(meta, indent=2) + "\n")
 

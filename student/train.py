@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from transformers import (
     AutoModel,
     AutoTokenizer,
     EarlyStoppingCallback,
+    PreTrainedTokenizerBase,
     TrainingArguments,
     set_seed,
 )
@@ -23,14 +25,24 @@ from corpus.context_files import attach_context, load_knowledge_files
 from corpus.embedded_models import resolve_model_path
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.fingerprint import sha256_bytes
 from corpus.prepare import prepare_dataset
+from corpus.records import Sample
 from corpus.registry import get_dataset
 from corpus.schema import config_to_yaml
+from corpus.unlabelled import read_unlabelled
 from student.config import StudentConfig
 from student.data import EncodedDataset, ViewCollator
 from student.labels import label_list
 from student.model import StudentModel
 from student.saving import save_student
+from student.teacher_scores import (
+    TeacherScores,
+    cached_scores,
+    load_teacher,
+    score,
+    teacher_scores,
+)
 from student.trainer import (
     DistillationTrainer,
     last_complete_checkpoint,
@@ -135,65 +147,192 @@ def training_arguments(config: StudentConfig, output_dir: Path, seed: int) -> Tr
     )
 
 
-def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
-    config = run_config.student
-    if config is None:
-        raise ValueError("the config has no student section")
-    set_seed(run_config.run.seed)
-    spec = get_dataset(run_config.data.dataset)
-    prepared = prepare_dataset(run_config.data, run_dir)
-    data_dir = prepared.data_dir
-    train = read_samples_jsonl(data_dir / "train.jsonl")
-    dev = read_samples_jsonl(data_dir / "dev.jsonl")
-    augmented = read_augmented(run_config, run_dir)  # None: no augment section
-    splits = {"train": train, "dev": dev, **({"augment": augmented} if augmented else {})}
-    context_report = attach_context_files(config, splits, run_dir)
-    if augmented:  # augmented samples may have no knowledge: counted, then trained on
-        context_report["augment"]["without_knowledge"] = sum(
-            1 for s in augmented if not s.context.knowledge)
-        train = train + augmented
-    require_context(config, train)
-    tokenizer, encoder = load_encoder(config, spec.task)
-    renames = run_config.data.label_map  # e.g. OTHER -> MISC in cross-domain runs
-    registered = list(dict.fromkeys(renames.get(t, t) for t in spec.labels or []))
-    labels = label_list(spec.task, registered or None, train)
+@dataclass
+class Fitted:
+    """A trained StudentModel with its trainer and what the report needs of the run."""
+
+    trainer: DistillationTrainer
+    model: StudentModel
+    tokenizer: PreTrainedTokenizerBase
+    seconds: float
+    samples_per_second: float | None
+    resumed_from: str | None
+    view_counts: dict[str, int]
+
+
+def fit(config: StudentConfig, task: str, train: list[Sample], dev: list[Sample],
+        labels: list[str], checkpoints: Path, seed: int,
+        teacher_logprobs: list | None = None, unlabelled: list[bool] | None = None) -> Fitted:
+    """One training run: views, model, trainer, best-on-dev weights loaded at the end."""
+    set_seed(seed)
+    tokenizer, encoder = load_encoder(config, task)
     label_to_id = {label: index for index, label in enumerate(labels)}
     builder = ViewBuilder(tokenizer, config.views)
     train_views = [config.train_view] + ([config.distill_view] if config.distill_view else [])
-    train_set = EncodedDataset(train, train_views, builder, label_to_id)
+    train_set = EncodedDataset(train, train_views, builder, label_to_id, teacher_logprobs,
+                               unlabelled)
     dev_set = EncodedDataset(dev, [config.resolved_infer_view], builder, label_to_id)
-    model = StudentModel(encoder, config, spec.task, len(labels))
-
-    student_dir = run_dir / "student"
-    checkpoints = student_dir / "checkpoints"
-    args = training_arguments(config, checkpoints, run_config.run.seed)
+    model = StudentModel(encoder, config, task, len(labels))
+    args = training_arguments(config, checkpoints, seed)
     callbacks = ([EarlyStoppingCallback(config.train.early_stopping_patience)]
                  if config.train.early_stopping_patience else [])
     trainer = DistillationTrainer(
         model=model, args=args, train_dataset=train_set, eval_dataset=dev_set,
         data_collator=ViewCollator(tokenizer.pad_token_id),
         compute_metrics=make_compute_metrics(dev, labels), callbacks=callbacks,
-        infer_view=config.resolved_infer_view)
+        infer_view=config.resolved_infer_view,
+        new_parameters_lr_multiplier=config.train.new_parameters_lr_multiplier)
     last = last_complete_checkpoint(checkpoints) if config.train.resume else None
     start = time.perf_counter()
-    train_output = trainer.train(resume_from_checkpoint=last)
-    seconds = time.perf_counter() - start
+    output = trainer.train(resume_from_checkpoint=last)
+    return Fitted(trainer, model, tokenizer, time.perf_counter() - start,
+                  output.metrics.get("train_samples_per_second"), last, dict(builder.counts))
+
+
+def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
+    config = run_config.student
+    if config is None:
+        raise ValueError("the config has no student section")
+    seed = run_config.run.seed
+    set_seed(seed)
+    spec = get_dataset(run_config.data.dataset)
+    prepared = prepare_dataset(run_config.data, run_dir)
+    data_dir = prepared.data_dir
+    train = read_samples_jsonl(data_dir / "train.jsonl")
+    dev = read_samples_jsonl(data_dir / "dev.jsonl")
+    augmented = read_augmented(run_config, run_dir)  # None: no augment section
+    extra = read_unlabelled_for(config, spec.task, data_dir, dev)
+    splits = {"train": train, "dev": dev, **({"augment": augmented} if augmented else {}),
+              **({"unlabelled": extra} if extra else {})}
+    context_report = attach_context_files(config, splits, run_dir)
+    if augmented:  # augmented samples may have no knowledge: counted, then trained on
+        context_report["augment"]["without_knowledge"] = sum(
+            1 for s in augmented if not s.context.knowledge)
+        train = train + augmented
+    require_context(config, train)
+    renames = run_config.data.label_map  # e.g. OTHER -> MISC in cross-domain runs
+    registered = list(dict.fromkeys(renames.get(t, t) for t in spec.labels or []))
+    labels = label_list(spec.task, registered or None, train)
+    student_dir = run_dir / "student"
+    taught = train + extra
+    flags = [False] * len(train) + [True] * len(extra)
+    scores = None
+    if config.two_stage:
+        scores = two_stage_scores(config, spec.task, train, dev, extra, labels, student_dir, seed)
+    fitted = fit(config, spec.task, taught, dev, labels, student_dir / "checkpoints", seed,
+                 scores.logprobs if scores else None, flags if extra else None)
+    trainer = fitted.trainer
     dev_metrics = trainer.evaluate()
     model_dir = student_dir / "model"
     report = {
         "variant": config.variant, "train_view": config.train_view,
         "distill_view": config.distill_view, "infer_view": config.resolved_infer_view,
-        "labels": labels, "context": context_report, "view_counts": dict(builder.counts),
-        "resumed_from": last, "train_seconds": seconds,
-        "train_samples_per_second": train_output.metrics.get("train_samples_per_second"),
+        "recipe": recipe(config, scores), "labels": labels, "context": context_report,
+        "unlabelled_sentences": len(extra), "view_counts": fitted.view_counts,
+        "resumed_from": fitted.resumed_from, "train_seconds": fitted.seconds,
+        "train_samples_per_second": fitted.samples_per_second,
         "steps": trainer.state.global_step, "best_checkpoint": trainer.state.best_model_checkpoint,
         "dev": dev_metrics, "fingerprints": prepared.fingerprints,
+        "loss_log": [entry for entry in trainer.state.log_history if "loss" in entry],
     }
     # Under ZeRO-3 the weights are partitioned: gather them (every rank must take part).
     state_dict = (trainer.accelerator.get_state_dict(trainer.model_wrapped)
                   if trainer.is_deepspeed_enabled else None)
     if trainer.is_world_process_zero():
-        save_student(model_dir, model, tokenizer, labels, config_to_yaml(run_config),
-                     state_dict=state_dict)
+        save_student(model_dir, fitted.model, fitted.tokenizer, labels,
+                     config_to_yaml(run_config), state_dict=state_dict,
+                     recipe=report["recipe"])
         atomic_write_text(student_dir / "train_report.json", json.dumps(report, indent=2) + "\n")
     return TrainResult(model_dir, dev_metrics, report)
+
+
+def recipe(config: StudentConfig, scores: TeacherScores | None) -> dict[str, Any]:
+    """What made this student, in one place: the loss, its weights and the teacher."""
+    out: dict[str, Any] = {
+        "variant": config.variant, "head": config.head,
+        "loss": config.loss_description(),
+        "distill": config.distill.model_dump(mode="json"),
+        "prompt_position": config.prompt.position if config.prompt_kind != "none" else None,
+        "new_parameters_lr_multiplier": config.train.new_parameters_lr_multiplier,
+    }
+    if scores is not None:
+        out["teacher_cache"] = {"path": str(scores.path), "reused": scores.reused,
+                                "seconds": round(scores.seconds, 2), **scores.meta}
+    return out
+
+
+def read_unlabelled_for(config: StudentConfig, task: str, data_dir: Path,
+                        dev: list[Sample]) -> list[Sample]:
+    """`distill.unlabelled` sentences; any that is a dev or test sentence is refused, so the
+    evaluation splits never teach."""
+    if not config.distill.unlabelled:
+        return []
+    if task != "mner":
+        raise CotpdError("student.distill.unlabelled is for MNER datasets")
+    extra = read_unlabelled(config.distill.unlabelled)
+    test_path = data_dir / "test.jsonl"
+    held_out = dev + (read_samples_jsonl(test_path) if test_path.is_file() else [])
+    seen = {tuple(s.tokens) for s in held_out}
+    leaked = [s for s in extra if tuple(s.tokens) in seen]
+    if leaked:
+        raise CotpdError(f"student.distill.unlabelled: {len(leaked)} of {len(extra)} sentences "
+                         f"are dev or test sentences (first: {leaked[0].id!r}, "
+                         f"{' '.join(leaked[0].tokens)[:60]!r}); the evaluation splits "
+                         "must never be used for distillation")
+    return extra
+
+
+def two_stage_scores(config: StudentConfig, task: str, train: list[Sample],
+                     dev: list[Sample], extra: list[Sample], labels: list[str],
+                     student_dir: Path, seed: int) -> TeacherScores:
+    """The cached teacher distributions for train + extra: from the given teacher folder,
+    or from K cross-fitted teachers trained here (each scores the fold it did not see)."""
+    if task != "mner":
+        raise CotpdError("the two-stage variants are for MNER datasets")
+    cache_dir = config.distill.cache_dir or student_dir / "teacher_cache"
+    samples = train + extra
+    if config.distill.teacher is not None:
+        return teacher_scores(config.distill.teacher, samples, labels, cache_dir)
+    folds = config.distill.folds
+    teacher_config = fold_teacher_config(config)
+    key = sha256_bytes(f"folds{folds}:seed{seed}:{teacher_config.model_dump_json()}".encode())
+
+    def compute() -> list:
+        return cross_fitted_scores(teacher_config, train, dev, extra, labels,
+                                   cache_dir / f"folds_{key[:16]}", folds, seed)
+
+    return cached_scores(f"cross-fit:{key}", samples, labels, cache_dir, compute)
+
+
+def fold_teacher_config(config: StudentConfig) -> StudentConfig:
+    """The student's settings as a plain +CoT (knowledge view) model."""
+    data = config.model_dump()
+    data.update(variant="cot", infer_view="auto", distill={})
+    return StudentConfig.model_validate(data)
+
+
+def cross_fitted_scores(config: StudentConfig, train: list[Sample], dev: list[Sample],
+                        extra: list[Sample], labels: list[str], folder: Path, folds: int,
+                        seed: int) -> list:
+    """Train K knowledge-view teachers, each on all folds but one, and score the held-out
+    fold with it (unlabelled sentences: the first fold's teacher). A fold whose teacher
+    folder is complete is not trained again."""
+    order = list(range(len(train)))
+    random.Random(seed).shuffle(order)
+    fold_of = {index: position % folds for position, index in enumerate(order)}
+    scores: list = [None] * (len(train) + len(extra))
+    for fold in range(folds):
+        model_dir = folder / f"fold{fold}" / "model"
+        if not (model_dir / "student.json").is_file():
+            inside = [s for i, s in enumerate(train) if fold_of[i] != fold]
+            fitted = fit(config, "mner", inside, dev, labels,
+                         folder / f"fold{fold}" / "checkpoints", seed + fold)
+            save_student(model_dir, fitted.model, fitted.tokenizer, labels,
+                         config_to_yaml(config))
+        teacher = load_teacher(model_dir, labels)
+        held = [i for i in range(len(train)) if fold_of[i] == fold]
+        held += [len(train) + i for i in range(len(extra))] if fold == 0 else []
+        pool = train + extra
+        for index, values in zip(held, score(teacher, [pool[i] for i in held]), strict=True):
+            scores[index] = values
+    return scores

@@ -23,23 +23,46 @@ from eval.metrics import mner_scores, mre_scores
 from student.config import View
 from student.data import EncodedDataset
 
+LOSS_PARTS = ("nll", "kl", "prompt_nll", "hidden")
+
 
 class DistillationTrainer(Trainer):
-    def __init__(self, *args: Any, infer_view: View, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, infer_view: View, new_parameters_lr_multiplier: float = 1.0,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.infer_view = infer_view
+        self.new_parameters_lr_multiplier = new_parameters_lr_multiplier
         self._loss_parts: dict[str, list[float]] = {}
 
     def compute_loss(self, model: nn.Module, inputs: dict[str, torch.Tensor],
                      return_outputs: bool = False, num_items_in_batch: Any = None) -> Any:
         outputs = model(**inputs)
-        for name in ("nll", "kl"):
+        for name in LOSS_PARTS:
             if name in outputs:
                 self._loss_parts.setdefault(name, []).append(float(outputs[name].detach()))
         return (outputs["loss"], outputs) if return_outputs else outputs["loss"]
 
+    def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
+        """AdamW as HF builds it, with the parameters that are not the pretrained encoder
+        (prompt generator, head, CRF) at `new_parameters_lr_multiplier` times the rate."""
+        if self.optimizer is not None or self.new_parameters_lr_multiplier == 1.0:
+            return super().create_optimizer(model)
+        opt_model = self.model if model is None else model
+        decay = set(self.get_decay_parameter_names(opt_model))
+        lr = self.args.learning_rate
+        groups: dict[tuple[bool, bool], list[nn.Parameter]] = {}
+        for name, param in opt_model.named_parameters():
+            if param.requires_grad:
+                groups.setdefault((name.startswith("encoder."), name in decay), []).append(param)
+        grouped = [{"params": params, "weight_decay": self.args.weight_decay if decays else 0.0,
+                    "lr": lr if encoder else lr * self.new_parameters_lr_multiplier}
+                   for (encoder, decays), params in sorted(groups.items())]
+        optimizer_cls, optimizer_kwargs = self.get_optimizer_cls_and_kwargs(self.args, opt_model)
+        self.optimizer = optimizer_cls(grouped, **optimizer_kwargs)
+        return self.optimizer
+
     def log(self, logs: dict[str, float], *args: Any, **kwargs: Any) -> None:
-        # Report the NLL and KL parts beside the total, averaged since the last log.
+        # Report the loss parts beside the total, averaged since the last log.
         if "loss" in logs:
             for name, values in self._loss_parts.items():
                 logs[name] = round(sum(values) / len(values), 4)

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from student.losses import (
     DistillLossParts,
     distillation_loss,
+    hidden_mse,
     kl_from_logits,
     kl_from_probs,
     masked_nll,
@@ -193,3 +194,30 @@ def test_shape_errors() -> None:
         kl_from_logits(a, s, mask[:, :-1])
     with pytest.raises(ValueError):
         kl_from_logits(a, s, temperature=0.0)
+
+
+@FAST
+@given(seed=st.integers(0, 10_000), h=st.integers(1, 6))
+def test_hidden_mse_is_zero_on_equal_states_and_positive_otherwise(seed: int, h: int) -> None:
+    g = torch.Generator().manual_seed(seed)
+    _, _, _, mask = _data(seed)
+    a = torch.randn(*mask.shape, h, generator=g)
+    assert hidden_mse(a, a.clone(), mask).item() == 0.0
+    b = a + torch.randn(*mask.shape, h, generator=g)
+    assert hidden_mse(a, b, mask).item() > 0.0
+
+
+def test_hidden_mse_ignores_padding_and_detaches_the_teacher() -> None:
+    _, _, _, mask = _data(3)
+    teacher = torch.randn(*mask.shape, 4, requires_grad=True)
+    student = torch.randn(*mask.shape, 4, requires_grad=True)
+    poisoned = student.detach().clone().masked_fill(~mask.unsqueeze(-1), float("nan"))
+    poisoned.requires_grad_(True)
+    value = hidden_mse(teacher, poisoned, mask)
+    expected = ((student[mask] - teacher[mask]) ** 2).mean()
+    assert torch.allclose(value, expected)
+    value.backward()
+    assert teacher.grad is None  # the knowledge side only teaches
+    assert torch.all(poisoned.grad[~mask] == 0) and poisoned.grad[mask].abs().sum() > 0
+    empty = torch.zeros_like(mask)
+    assert hidden_mse(teacher, student, empty).item() == 0.0

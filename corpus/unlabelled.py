@@ -1,0 +1,59 @@
+"""Sentences with knowledge but no gold labels, for distillation by KL alone.
+
+One JSON object per line: either `{"tokens": [...], "knowledge": "...", "caption": "..."}`
+(`id`, `image_id`, `caption` and `knowledge` optional), or a sample record as the data and
+augment stages write them (`"task": "mner"`), whose labels are then not used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+from corpus.context_files import _json_object, _lines
+from corpus.errors import DataFormatError
+from corpus.records import MnerSample, SampleContext, sample_from_dict
+
+EXPECTED = ('one JSON object per line with "tokens" (a list of non-empty strings) and '
+            'optional "knowledge", "caption", "id", "image_id" strings, or an MNER sample record')
+
+
+def _optional_string(path: Path, number: int, record: dict, name: str) -> str | None:
+    value = record.get(name)
+    if value is not None and not isinstance(value, str):
+        raise DataFormatError(path, number, f"{name} = {value!r}", EXPECTED)
+    return value
+
+
+def _record(path: Path, number: int, record: dict) -> MnerSample:
+    if "task" in record:
+        if record["task"] != "mner":
+            raise DataFormatError(path, number, f"a {record['task']!r} sample", EXPECTED)
+        try:
+            sample = sample_from_dict(record)
+        except (KeyError, TypeError) as error:
+            raise DataFormatError(path, number, f"an unreadable sample ({error})",
+                                  EXPECTED) from None
+        assert isinstance(sample, MnerSample)
+        return sample
+    tokens = record.get("tokens")
+    if (not isinstance(tokens, list) or not tokens
+            or not all(isinstance(t, str) and t.strip() for t in tokens)):
+        raise DataFormatError(path, number, f"tokens = {tokens!r}", EXPECTED)
+    context = SampleContext(caption=_optional_string(path, number, record, "caption"),
+                            knowledge=_optional_string(path, number, record, "knowledge"))
+    sample_id = _optional_string(path, number, record, "id") or f"{path.name}:{number}"
+    return MnerSample(id=sample_id, tokens=list(tokens), labels=["O"] * len(tokens),
+                      image_id=_optional_string(path, number, record, "image_id"),
+                      context=context)
+
+
+def read_unlabelled(paths: Iterable[str | Path]) -> list[MnerSample]:
+    """Every sentence of the files, in order; a bad line names its file and line."""
+    samples: list[MnerSample] = []
+    for path in map(Path, paths):
+        if not path.is_file():
+            raise DataFormatError(path, None, "no such file", "an unlabelled-sentences JSONL")
+        for number, line in _lines(path):
+            samples.append(_record(path, number, _json_object(path, number, line)))
+    return samples

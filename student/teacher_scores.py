@@ -1,0 +1,163 @@
+"""Two-stage distillation, first stage: a trained knowledge-view student scores sentences once
+(eval mode, no dropout) and its per-word log-probabilities are cached, keyed by the teacher's
+and the data's fingerprints, so every later student trains against them at the cost of a
+text-only step.
+
+A cache file `<key>.safetensors` holds `logprobs` (all words of all sentences, C) and
+`offsets` (sentence i's words are rows offsets[i]:offsets[i+1]); rows of NaN are words the
+teacher did not see (its text truncation). Its metadata repeats the key's parts, and a file
+whose metadata does not match what the caller expects is refused, never used.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.numpy import load_file, save_file
+
+from corpus.errors import CotpdError
+from corpus.fingerprint import sha256_bytes, sha256_file
+from corpus.records import MnerSample, Sample
+from student.data import EncodedDataset, ViewCollator
+from student.heads import TokenHead
+from student.saving import LoadedStudent, load_student
+from student.views import ViewBuilder
+
+CACHE_VERSION = 1
+
+
+@dataclass
+class TeacherScores:
+    """Per-sentence (words, C) log-probabilities, in the order of the scored samples."""
+
+    logprobs: list[np.ndarray]
+    path: Path
+    reused: bool
+    seconds: float  # 0 when reused
+    meta: dict[str, str]
+
+
+def teacher_fingerprint(teacher_dir: str | Path) -> str:
+    """The weights and the student.json (labels, views) of a trained student folder."""
+    teacher_dir = Path(teacher_dir)
+    for name in ("model.safetensors", "student.json"):
+        if not (teacher_dir / name).is_file():
+            raise CotpdError(f"{teacher_dir} is not a trained student (no {name}); "
+                             "student.distill.teacher must be a folder written by `cotpd train`")
+    return sha256_bytes((sha256_file(teacher_dir / "model.safetensors") + ":"
+                         + sha256_file(teacher_dir / "student.json")).encode())
+
+
+def data_fingerprint(samples: Sequence[Sample]) -> str:
+    """What the teacher reads of each sentence (and the gold labels, which cross-fitted
+    teachers train on), in order."""
+    rows = [[s.id, s.tokens, getattr(s, "labels", None), s.context.caption,
+             s.context.knowledge] for s in samples]
+    return sha256_bytes(json.dumps(rows, ensure_ascii=False).encode())
+
+
+def cache_key(teacher: str, data: str) -> str:
+    return sha256_bytes(f"v{CACHE_VERSION}:{teacher}:{data}".encode())[:32]
+
+
+def load_teacher(teacher_dir: str | Path, labels: list[str]) -> LoadedStudent:
+    """A teacher must read knowledge and label with the student's label list."""
+    loaded = load_student(teacher_dir)
+    view = loaded.config.resolved_infer_view
+    if view != "knowledge":
+        raise CotpdError(f"{teacher_dir}: its inference view is {view!r}; a two-stage teacher "
+                         "must be a knowledge-view student (variant cot, or infer_view "
+                         "knowledge) (student.distill.teacher)")
+    if loaded.task != "mner":
+        raise CotpdError(f"{teacher_dir}: two-stage distillation is for MNER; this student is "
+                         f"{loaded.task}")
+    if loaded.labels != labels:
+        raise CotpdError(f"{teacher_dir}: its labels {loaded.labels} are not the student's "
+                         f"{labels} (student.distill.teacher)")
+    return loaded
+
+
+@torch.no_grad()
+def score(loaded: LoadedStudent, samples: Sequence[MnerSample],
+          batch_size: int = 64) -> list[np.ndarray]:
+    """Per-word log-probabilities of the teacher's knowledge view (CRF: log marginals)."""
+    model = loaded.model.eval()
+    builder = ViewBuilder(loaded.tokenizer, loaded.config.views)
+    dataset = EncodedDataset(samples, ["knowledge"], builder, label_to_id=None)
+    collator = ViewCollator(loaded.tokenizer.pad_token_id)
+    lengths = dataset.lengths()
+    order = sorted(range(len(samples)), key=lengths.__getitem__)
+    device = next(model.parameters()).device
+    crf = model.head.crf if isinstance(model.head, TokenHead) else None
+    out: list[np.ndarray | None] = [None] * len(samples)
+    for start in range(0, len(order), batch_size):
+        rows = order[start:start + batch_size]
+        batch = {k: v.to(device) for k, v in collator([dataset[i] for i in rows]).items()}
+        logits = model.logits(batch, "knowledge").float()
+        words = batch["knowledge_word_mask"].bool()
+        logp = (torch.log_softmax(logits, -1) if crf is None
+                else crf.marginals(logits, words).clamp_min(1e-12).log())
+        for offset, index in enumerate(rows):
+            seen = int(words[offset].sum())
+            values = np.full((len(samples[index].tokens), logits.size(-1)), np.nan, np.float32)
+            values[:seen] = logp[offset, :seen].cpu().numpy()
+            out[index] = values
+    return out  # type: ignore[return-value]
+
+
+def _write(path: Path, logprobs: list[np.ndarray], meta: dict[str, str]) -> None:
+    offsets = np.cumsum([0] + [len(v) for v in logprobs]).astype(np.int64)
+    flat = (np.concatenate(logprobs) if logprobs else np.zeros((0, 0), np.float32))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
+    save_file({"logprobs": flat, "offsets": offsets}, str(partial), metadata=meta)
+    os.replace(partial, path)  # a killed write never leaves a readable half file
+
+
+def _read(path: Path, expected: dict[str, str]) -> list[np.ndarray]:
+    try:
+        with safe_open(str(path), framework="numpy") as handle:
+            meta = handle.metadata() or {}
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError, ValueError) as error:
+        raise CotpdError(f"{path}: unreadable teacher cache ({error}); delete it to rescore"
+                         ) from None
+    wrong = [k for k, v in expected.items() if meta.get(k) != v]
+    if wrong:
+        raise CotpdError(f"{path}: refused, written for another {', '.join(wrong)} "
+                         f"({', '.join(f'{k}={meta.get(k)!r}' for k in wrong)}); delete it")
+    offsets = tensors["offsets"]
+    return [tensors["logprobs"][offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+
+
+def cached_scores(teacher: str, samples: Sequence[MnerSample], labels: list[str],
+                  cache_dir: Path, compute: Callable[[], list[np.ndarray]]) -> TeacherScores:
+    """The cache file for (teacher fingerprint, data fingerprint): read if there, else
+    `compute()` (a list of per-sentence arrays) and written."""
+    data = data_fingerprint(samples)
+    meta = {"cache_version": str(CACHE_VERSION), "teacher": teacher, "data": data,
+            "sentences": str(len(samples)), "labels": json.dumps(labels)}
+    path = cache_dir / f"{cache_key(teacher, data)}.safetensors"
+    if path.is_file():
+        return TeacherScores(_read(path, meta), path, True, 0.0, meta)
+    start = time.perf_counter()
+    logprobs = compute()
+    seconds = time.perf_counter() - start
+    _write(path, logprobs, meta)
+    return TeacherScores(logprobs, path, False, seconds, meta)
+
+
+def teacher_scores(teacher_dir: str | Path, samples: Sequence[MnerSample], labels: list[str],
+                   cache_dir: Path, batch_size: int = 64) -> TeacherScores:
+    """Scores of a trained teacher folder for `samples`, from the cache when it has them."""
+    fingerprint = teacher_fingerprint(teacher_dir)
+    return cached_scores(fingerprint, samples, labels, cache_dir,
+                         lambda: score(load_teacher(teacher_dir, labels), samples, batch_size))
