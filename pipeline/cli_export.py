@@ -28,7 +28,7 @@ def export(model_dir: Path, out: Path) -> None:
     click.echo(f"exported {model_dir} -> {out} ({len(result.labels)} labels: "
                f"{', '.join(result.labels)})")
     if result.same_tokens:
-        click.echo(f"word scores match the student's within {result.max_difference:.1g} on "
+        click.echo(f"word scores match the student's within {result.max_difference:.1e} on "
                    "probe sentences")
     else:
         click.echo("note: this tokenizer splits a whole sentence into other sub-words than "
