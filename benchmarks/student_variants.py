@@ -1,7 +1,9 @@
 """Student variants on Twitter-2017 with the embedded MiniLM encoder (issue: student).
 
 (a) text only, (b) text + caption, (c) +CoT with the knowledge view at test, (d) CPD text
-only at test, (e) MV text only at test, (f) UPD text only at test. Captions are the BLIP-2
+only at test, (e) MV text only at test, (f) UPD text only at test, (g) two-stage: the (c)
+model of the same seed scores the training sentences once, and a text-only student trains
+with NLL + KL to those cached distributions (issue: distillation). Captions are the BLIP-2
 captions and knowledge the ChatGPT texts in ../shared/data. Each run trains in its own
 process (so peak memory is per run), selects its model on dev, then scores test and times
 `predict` against a plain AutoModelForTokenClassification on the same inputs.
@@ -13,6 +15,10 @@ skipped.
     python benchmarks/student_variants.py --report       # only print the table
     python benchmarks/student_variants.py --alpha 3 --only d --seeds 1   # a probe: its own
                                                          # folder (d_seed1_alpha3) and rows
+    python benchmarks/student_variants.py --only c,g     # (c) seeds 1-3, then (g) taught
+                                                         # by the (c) of its seed
+    python benchmarks/student_variants.py --report --paired g   # (g) - (a) per seed, 95%
+                                                         # interval and retention R
 """
 
 from __future__ import annotations
@@ -33,10 +39,13 @@ sys.path.insert(0, str(REPO))
 RUNS = [
     ("a", "text", 1), ("d", "cpd", 1), ("c", "cot", 1), ("e", "mv", 1), ("f", "upd", 1),
     ("b", "caption", 1), ("a", "text", 2), ("d", "cpd", 2), ("a", "text", 3), ("d", "cpd", 3),
+    ("c", "cot", 2), ("c", "cot", 3), ("g", "two_stage", 1), ("g", "two_stage", 2),
+    ("g", "two_stage", 3),
 ]
 NAMES = {"a": "text only", "b": "text + caption", "c": "+CoT (knowledge view at test)",
          "d": "CPD (text only at test)", "e": "MV (text only at test)",
-         "f": "UPD (text only at test)"}
+         "f": "UPD (text only at test)",
+         "g": "two-stage KD from (c) (text only at test)"}
 
 
 # The settings of the README table; a run with other settings gets its own folder and rows.
@@ -46,7 +55,21 @@ DEFAULTS = {"epochs": 2.0, "max_length": 256, "lr": 1e-4, "batch_size": 16, "alp
 
 # Distillation settings added later: part of a run's key only when not at their default, so
 # the keys of runs made before them still match.
-OPTIONAL = {"temperature": 1.0, "detach_knowledge": False, "prompt_nll_weight": 0.0}
+OPTIONAL = {"temperature": 1.0, "detach_knowledge": False, "prompt_nll_weight": 0.0,
+            "lr_multiplier": 1.0, "prompt_position": "after_cls", "hidden_weight": 0.0,
+            "knowledge_dropout": True}
+
+# The settings that shape a (c) teacher; a (g) run finds the (c) of its seed by them.
+TEACHER_KEYS = ("epochs", "max_length", "lr", "batch_size")
+
+
+def folder_suffix(conf: dict, keys: tuple[str, ...] | None = None) -> str:
+    """`_alpha3`-style suffix of the settings that differ from the table's."""
+    defaults = {**DEFAULTS, **OPTIONAL}
+    return "".join(f"_{key}{value:g}" if isinstance(value, float | int) and
+                   not isinstance(value, bool) else f"_{key}{value}"
+                   for key, value in conf.items()
+                   if (keys is None or key in keys) and value != defaults[key])
 
 
 def settings(args: argparse.Namespace) -> dict:
@@ -83,9 +106,7 @@ def one_run(args: argparse.Namespace) -> None:
     data = Path(args.data_root)
     knowledge = [data / "knowledge" / f"twitter2017_{s}.jsonl" for s in ("train", "valid")]
     conf = settings(args)
-    changed = "".join(f"_{key}{value:g}" for key, value in conf.items()
-                      if value != {**DEFAULTS, **OPTIONAL}[key])
-    run_dir = Path(args.work_dir) / f"{args.one}_seed{args.seed}{changed}"
+    run_dir = Path(args.work_dir) / f"{args.one}_seed{args.seed}{folder_suffix(conf)}"
     overrides = [
         f"run.output_dir={run_dir.parent}", f"run.name={run_dir.name}", f"run.seed={args.seed}",
         f"data.data_root={data}", "student.encoder=embedded:minilm",
@@ -97,9 +118,20 @@ def one_run(args: argparse.Namespace) -> None:
         f"student.distill.detach_knowledge={str(args.detach_knowledge).lower()}",
         f"student.distill.prompt_nll_weight={args.prompt_nll_weight}",
         f"student.prompt.num_queries={conf['num_queries']}",
+        f"student.prompt.position={args.prompt_position}",
+        f"student.distill.hidden_weight={args.hidden_weight}",
+        f"student.distill.knowledge_dropout={str(args.knowledge_dropout).lower()}",
+        f"student.train.new_parameters_lr_multiplier={args.lr_multiplier}",
         f"student.context.captions={data / 'captions' / 'BLIP2_17.txt'}",
         f"student.context.knowledge=[{','.join(str(k) for k in knowledge)}]",
     ]
+    if args.variant == "two_stage":
+        teacher = (Path(args.work_dir) / f"c_seed{args.seed}{folder_suffix(conf, TEACHER_KEYS)}"
+                   / "student" / "model")
+        if not (teacher / "student.json").is_file():
+            raise SystemExit(f"(g) seed {args.seed} needs its teacher {teacher}: run --only c")
+        overrides += [f"student.distill.teacher={teacher}",
+                      f"student.distill.cache_dir={Path(args.work_dir) / 'teacher_cache'}"]
     run_config = load_run_config(REPO / "configs" / "twitter2017.yaml", overrides)
     result = train_student(run_config, run_config.run.directory)
     report = result.report
@@ -123,6 +155,10 @@ def one_run(args: argparse.Namespace) -> None:
         "predict_sentences_per_second": len(test) / predict_seconds,
         "view_counts": report["view_counts"],
     }
+    cache = report.get("recipe", {}).get("teacher_cache")
+    if cache:  # the one-time teacher pass (0 when another run already paid it)
+        record["teacher_pass_seconds"] = cache["seconds"]
+        record["teacher_cache_reused"] = cache["reused"]
     if args.variant == "cpd":
         # The same encoder as a plain token classifier on the same words, batch size 64.
         plain = AutoModelForTokenClassification.from_pretrained(
@@ -154,7 +190,7 @@ def report(results: Path, conf: dict) -> str:
     rows = [r for r in rows if all(r.get(key) == value for key, value in conf.items())]
     lines = ["| run | F1 test (mean ± std) | seeds | dev F1 | train samples/s | s/step | "
              "peak RSS MB | predict sent/s |", "|---|---|---|---|---|---|---|---|"]
-    for run_id in "abcdef":
+    for run_id in "abcdefg":
         group = [r for r in rows if r["run"] == run_id]
         if not group:
             continue
@@ -200,6 +236,15 @@ def main() -> None:
                         help="stop the KL's gradient into the knowledge view")
     parser.add_argument("--prompt-nll-weight", type=float,
                         default=OPTIONAL["prompt_nll_weight"])
+    parser.add_argument("--lr-multiplier", type=float, default=OPTIONAL["lr_multiplier"],
+                        help="learning-rate multiplier of the non-encoder parameters")
+    parser.add_argument("--prompt-position", default=OPTIONAL["prompt_position"],
+                        choices=["after_cls", "after_text"])
+    parser.add_argument("--hidden-weight", type=float, default=OPTIONAL["hidden_weight"])
+    parser.add_argument("--no-knowledge-dropout", dest="knowledge_dropout",
+                        action="store_false", help="the knowledge side teaches without dropout")
+    parser.add_argument("--paired", help="with --report: run ids to compare with (a) and (c) "
+                                         "seed by seed")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--only", help="comma-separated run ids (a-f) to run")
     parser.add_argument("--seeds", help="comma-separated seeds to run (default: all listed)")
@@ -215,7 +260,7 @@ def main() -> None:
     if not args.report:
         results.parent.mkdir(parents=True, exist_ok=True)
         done = done_keys(results)
-        wanted = set(args.only.split(",")) if args.only else set("abcdef")
+        wanted = set(args.only.split(",")) if args.only else set("abcdefg")
         seeds = {int(s) for s in args.seeds.split(",")} if args.seeds else None
         for run_id, variant, seed in RUNS:
             if run_id not in wanted or (seeds is not None and seed not in seeds) \
@@ -233,6 +278,60 @@ def main() -> None:
                 handle.write(found[-1][len("RESULT "):] + "\n")
             print(found[-1], flush=True)
     print(report(results, settings(args)))
+    for run_id in (args.paired or "").split(","):
+        if run_id:
+            print(paired_report(results, settings(args), run_id))
+
+
+# Two-sided 95% Student t quantiles by degrees of freedom.
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
+       9: 2.262}
+
+
+def paired_report(results: Path, conf: dict, run_id: str) -> str:
+    """(run) - (a) on the seeds both have, its 95% t-interval, and the retention
+    R = ((run) - (a)) / ((c) - (a)) of the paired means (the table's (a) and (c) rows were
+    made with the table's settings, so probes compare against those)."""
+    rows = [json.loads(line) for line in results.read_text().splitlines() if line]
+    base = {key: value for key, value in conf.items() if key in DEFAULTS}
+
+    def by_seed(rid: str, want: dict) -> dict[int, dict]:
+        return {r["seed"]: r for r in rows if r["run"] == rid
+                and all(r.get(k, {**DEFAULTS, **OPTIONAL}.get(k)) == v for k, v in want.items())}
+
+    own, a, c = by_seed(run_id, conf), by_seed("a", base), by_seed("c", base)
+    seeds = sorted(set(own) & set(a))
+    if not seeds:
+        return f"({run_id}): no seed shared with (a)"
+    lines = [f"({run_id}) vs (a) and (c), paired by seed:",
+             "| seed | (a) test | (c) test | " + f"({run_id}) test | ({run_id}) dev | "
+             f"({run_id}) - (a) |", "|---|---|---|---|---|---|"]
+    diffs = []
+    for seed in seeds:
+        d = 100 * (own[seed]["test_f1"] - a[seed]["test_f1"])
+        diffs.append(d)
+        ct = f"{100 * c[seed]['test_f1']:.2f}" if seed in c else "-"
+        lines.append(f"| {seed} | {100 * a[seed]['test_f1']:.2f} | {ct} | "
+                     f"{100 * own[seed]['test_f1']:.2f} | {100 * own[seed]['dev_f1']:.2f} | "
+                     f"{d:+.2f} |")
+    mean = statistics.mean(diffs)
+    if len(diffs) > 1:
+        half = T95[len(diffs) - 1] * statistics.stdev(diffs) / len(diffs) ** 0.5
+        lines.append(f"\nmean difference {mean:+.2f} F1, 95% interval [{mean - half:+.2f}, "
+                     f"{mean + half:+.2f}] over {len(diffs)} seeds")
+    else:
+        lines.append(f"\ndifference {mean:+.2f} F1 (one seed: no interval)")
+    both = [s for s in seeds if s in c]
+    if both:
+        gain = statistics.mean(100 * (c[s]["test_f1"] - a[s]["test_f1"]) for s in both)
+        kept = statistics.mean(100 * (own[s]["test_f1"] - a[s]["test_f1"]) for s in both)
+        lines.append(f"retention R = {kept:+.2f} / {gain:+.2f} = {kept / gain:.2f} "
+                     f"(seeds {', '.join(map(str, both))})")
+    passes = [r["teacher_pass_seconds"] for r in own.values()
+              if not r.get("teacher_cache_reused", True)]
+    if passes:
+        lines.append(f"one-time teacher pass: {statistics.mean(passes):.0f} s per teacher")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

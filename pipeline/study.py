@@ -72,7 +72,12 @@ def load_study(path: Path) -> StudySpec:
     return spec
 
 
-def _as_setting(key: str, value: Any) -> str:
+def _as_setting(key: str, value: Any, fill: dict[str, str] | None = None) -> str:
+    if isinstance(value, str) and fill:
+        # `{seed}` and `{<axis>}` in a string value name this cell's seed and arms, so one
+        # cell can read another's output (a two-stage student, the +CoT teacher of its seed).
+        value = re.sub(r"\{([A-Za-z0-9_]+)\}",
+                       lambda m: fill.get(m.group(1), m.group(0)), value)
     return f"{key}={yaml.safe_dump(value, default_flow_style=True).strip()}"
 
 
@@ -94,9 +99,10 @@ def cell_id(cell: dict[str, str], seed: int) -> str:
 
 def cell_config(spec: StudySpec, cell: dict[str, str], seed: int,
                 extra: list[str] | None = None) -> RunConfig:
-    settings = [_as_setting(k, v) for k, v in spec.overrides.items()]
+    fill = {"seed": str(seed), "study_dir": str(spec.directory), **cell}
+    settings = [_as_setting(k, v, fill) for k, v in spec.overrides.items()]
     for axis, arm in cell.items():
-        settings += [_as_setting(k, v) for k, v in spec.axes[axis][arm].items()]
+        settings += [_as_setting(k, v, fill) for k, v in spec.axes[axis][arm].items()]
     settings += [*(extra or []), f"run.seed={seed}", f"run.name={cell_id(cell, seed)}",
                  f"run.output_dir={spec.directory / 'runs'}"]
     data = apply_overrides(load_yaml_with_base(spec.config), settings)

@@ -92,7 +92,11 @@ class ViewCollator:
         if "labels" in items[0]:
             batch["labels"] = _pad_labels([item["labels"] for item in items], width)
         if any("teacher_logprobs" in item for item in items):
+            per_sample = "labels" in items[0] and isinstance(items[0]["labels"], int)
             batch["teacher_logprobs"], batch["teacher_mask"] = _pad_teacher(items, width)
+            if per_sample:  # MRE: one distribution per instance, (B, C) and (B,)
+                batch["teacher_logprobs"] = batch["teacher_logprobs"][:, 0]
+                batch["teacher_mask"] = batch["teacher_mask"][:, 0]
         return batch
 
 

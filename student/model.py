@@ -105,7 +105,7 @@ class StudentModel(nn.Module):
         other_states = self.word_states(batch, config.distill_view) if teaches else None
         other = self.head(other_states) if other_states is not None else None
         if self.task == "mre":
-            return self._mre_loss(main, other, labels)
+            return self._mre_loss(main, other, labels, batch)
         source = "text" if config.train_view == "prompt" else config.train_view
         words = batch[f"{source}_word_mask"].bool()  # every word, labelled or not
         crf = self.head.crf if isinstance(self.head, TokenHead) else None
@@ -126,11 +126,16 @@ class StudentModel(nn.Module):
         return {"loss": total, **parts}
 
     def _mre_loss(self, main: torch.Tensor, other: torch.Tensor | None,
-                  labels: torch.Tensor) -> dict[str, torch.Tensor]:
+                  labels: torch.Tensor, batch: dict[str, torch.Tensor]
+                  ) -> dict[str, torch.Tensor]:
         distill = self.student_config.distill
         if other is None:
             nll = losses.sequence_nll(main, labels)
-            return {"loss": nll, "nll": nll}
+            if "teacher_logprobs" not in batch:
+                return {"loss": nll, "nll": nll}
+            kl = losses.kl_from_logits(batch["teacher_logprobs"].to(main.dtype), main,
+                                       batch["teacher_mask"].bool(), distill.temperature)
+            return {"loss": nll + distill.alpha * kl, "nll": nll, "kl": kl}
         parts = losses.distillation_loss(
             main, other, labels, None, alpha=distill.alpha, temperature=distill.temperature,
             detach_teacher=distill.detach_knowledge, prompt_nll_weight=distill.prompt_nll_weight)

@@ -25,7 +25,7 @@ from safetensors.numpy import load_file, save_file
 
 from corpus.errors import CotpdError
 from corpus.fingerprint import sha256_bytes, sha256_file
-from corpus.records import MnerSample, Sample
+from corpus.records import Sample
 from student.data import EncodedDataset, ViewCollator
 from student.heads import TokenHead
 from student.saving import LoadedStudent, load_student
@@ -57,11 +57,10 @@ def teacher_fingerprint(teacher_dir: str | Path) -> str:
 
 
 def data_fingerprint(samples: Sequence[Sample]) -> str:
-    """What the teacher reads of each sentence (and the gold labels, which cross-fitted
-    teachers train on), in order."""
-    rows = [[s.id, s.tokens, getattr(s, "labels", None), s.context.caption,
-             s.context.knowledge] for s in samples]
-    return sha256_bytes(json.dumps(rows, ensure_ascii=False).encode())
+    """Every sample as stored (tokens, gold, context), in order: what the teacher reads, and
+    the gold that cross-fitted teachers train on."""
+    rows = [s.to_dict() for s in samples]
+    return sha256_bytes(json.dumps(rows, ensure_ascii=False, sort_keys=True).encode())
 
 
 def cache_key(teacher: str, data: str) -> str:
@@ -76,9 +75,6 @@ def load_teacher(teacher_dir: str | Path, labels: list[str]) -> LoadedStudent:
         raise CotpdError(f"{teacher_dir}: its inference view is {view!r}; a two-stage teacher "
                          "must be a knowledge-view student (variant cot, or infer_view "
                          "knowledge) (student.distill.teacher)")
-    if loaded.task != "mner":
-        raise CotpdError(f"{teacher_dir}: two-stage distillation is for MNER; this student is "
-                         f"{loaded.task}")
     if loaded.labels != labels:
         raise CotpdError(f"{teacher_dir}: its labels {loaded.labels} are not the student's "
                          f"{labels} (student.distill.teacher)")
@@ -86,9 +82,10 @@ def load_teacher(teacher_dir: str | Path, labels: list[str]) -> LoadedStudent:
 
 
 @torch.no_grad()
-def score(loaded: LoadedStudent, samples: Sequence[MnerSample],
+def score(loaded: LoadedStudent, samples: Sequence[Sample],
           batch_size: int = 64) -> list[np.ndarray]:
-    """Per-word log-probabilities of the teacher's knowledge view (CRF: log marginals)."""
+    """Per-word log-probabilities of the teacher's knowledge view (CRF: log marginals) for
+    MNER, (words, C); the relation's log-probabilities for MRE, (1, C)."""
     model = loaded.model.eval()
     builder = ViewBuilder(loaded.tokenizer, loaded.config.views)
     dataset = EncodedDataset(samples, ["knowledge"], builder, label_to_id=None)
@@ -102,6 +99,11 @@ def score(loaded: LoadedStudent, samples: Sequence[MnerSample],
         rows = order[start:start + batch_size]
         batch = {k: v.to(device) for k, v in collator([dataset[i] for i in rows]).items()}
         logits = model.logits(batch, "knowledge").float()
+        if loaded.task == "mre":
+            logp = torch.log_softmax(logits, -1).cpu().numpy()
+            for offset, index in enumerate(rows):
+                out[index] = logp[offset:offset + 1]
+            continue
         words = batch["knowledge_word_mask"].bool()
         logp = (torch.log_softmax(logits, -1) if crf is None
                 else crf.marginals(logits, words).clamp_min(1e-12).log())
@@ -138,7 +140,7 @@ def _read(path: Path, expected: dict[str, str]) -> list[np.ndarray]:
     return [tensors["logprobs"][offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
-def cached_scores(teacher: str, samples: Sequence[MnerSample], labels: list[str],
+def cached_scores(teacher: str, samples: Sequence[Sample], labels: list[str],
                   cache_dir: Path, compute: Callable[[], list[np.ndarray]]) -> TeacherScores:
     """The cache file for (teacher fingerprint, data fingerprint): read if there, else
     `compute()` (a list of per-sentence arrays) and written."""
@@ -155,7 +157,7 @@ def cached_scores(teacher: str, samples: Sequence[MnerSample], labels: list[str]
     return TeacherScores(logprobs, path, False, seconds, meta)
 
 
-def teacher_scores(teacher_dir: str | Path, samples: Sequence[MnerSample], labels: list[str],
+def teacher_scores(teacher_dir: str | Path, samples: Sequence[Sample], labels: list[str],
                    cache_dir: Path, batch_size: int = 64) -> TeacherScores:
     """Scores of a trained teacher folder for `samples`, from the cache when it has them."""
     fingerprint = teacher_fingerprint(teacher_dir)

@@ -287,8 +287,6 @@ def two_stage_scores(config: StudentConfig, task: str, train: list[Sample],
                      student_dir: Path, seed: int) -> TeacherScores:
     """The cached teacher distributions for train + extra: from the given teacher folder,
     or from K cross-fitted teachers trained here (each scores the fold it did not see)."""
-    if task != "mner":
-        raise CotpdError("the two-stage variants are for MNER datasets")
     cache_dir = config.distill.cache_dir or student_dir / "teacher_cache"
     samples = train + extra
     if config.distill.teacher is not None:
@@ -298,7 +296,7 @@ def two_stage_scores(config: StudentConfig, task: str, train: list[Sample],
     key = sha256_bytes(f"folds{folds}:seed{seed}:{teacher_config.model_dump_json()}".encode())
 
     def compute() -> list:
-        return cross_fitted_scores(teacher_config, train, dev, extra, labels,
+        return cross_fitted_scores(teacher_config, task, train, dev, extra, labels,
                                    cache_dir / f"folds_{key[:16]}", folds, seed)
 
     return cached_scores(f"cross-fit:{key}", samples, labels, cache_dir, compute)
@@ -311,9 +309,9 @@ def fold_teacher_config(config: StudentConfig) -> StudentConfig:
     return StudentConfig.model_validate(data)
 
 
-def cross_fitted_scores(config: StudentConfig, train: list[Sample], dev: list[Sample],
-                        extra: list[Sample], labels: list[str], folder: Path, folds: int,
-                        seed: int) -> list:
+def cross_fitted_scores(config: StudentConfig, task: str, train: list[Sample],
+                        dev: list[Sample], extra: list[Sample], labels: list[str],
+                        folder: Path, folds: int, seed: int) -> list:
     """Train K knowledge-view teachers, each on all folds but one, and score the held-out
     fold with it (unlabelled sentences: the first fold's teacher). A fold whose teacher
     folder is complete is not trained again."""
@@ -325,7 +323,7 @@ def cross_fitted_scores(config: StudentConfig, train: list[Sample], dev: list[Sa
         model_dir = folder / f"fold{fold}" / "model"
         if not (model_dir / "student.json").is_file():
             inside = [s for i, s in enumerate(train) if fold_of[i] != fold]
-            fitted = fit(config, "mner", inside, dev, labels,
+            fitted = fit(config, task, inside, dev, labels,
                          folder / f"fold{fold}" / "checkpoints", seed + fold)
             save_student(model_dir, fitted.model, fitted.tokenizer, labels,
                          config_to_yaml(config))

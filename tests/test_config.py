@@ -124,6 +124,21 @@ def test_every_shipped_study_cell_validates(path: Path, cluster_env) -> None:
     assert len(names) == len(grid)  # every cell has its own run directory
 
 
+def test_a_study_cell_names_the_cot_cell_of_its_own_seed_as_teacher(cluster_env) -> None:
+    from pipeline.study import cell_config, cell_id, cells, load_study
+
+    spec = load_study(REPO / "studies" / "ablation_distill.yaml")
+    checked = 0
+    for cell, seed in cells(spec):
+        config = cell_config(spec, cell, seed)
+        if config.student.variant.startswith("two_stage"):
+            teacher_cell = cell_id({**cell, "variant": "cot"}, seed)
+            assert config.student.distill.teacher == (
+                spec.directory / "runs" / teacher_cell / "student" / "model")
+            checked += 1
+    assert checked == 2 * 3 * len(spec.seeds)
+
+
 def test_environment_references_expand_and_name_what_is_unset(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COTPD_MODELS", "/models")

@@ -162,3 +162,38 @@ def test_a_bad_unlabelled_line_names_its_file_and_line(tmp_path: Path) -> None:
     path.write_text('{"tokens": ["a", "b"], "caption": "c"}\n')
     (sample,) = read_unlabelled([path])
     assert sample.context.caption == "c" and sample.id == "u.jsonl:1"
+
+
+def test_two_stage_mre_learns_the_cached_relation_distribution(tmp_path: Path,
+                                                               tiny_encoder: Path, cotpd
+                                                               ) -> None:
+    from corpus.registry import SPLITS
+    from tests.test_student_training import REPO
+
+    knowledge = tmp_path / "knowledge.jsonl"
+    with open(knowledge, "w") as handle:
+        for split in SPLITS:
+            for s in read_split(get_dataset("demo_mnre"), split).samples:
+                handle.write(json.dumps({"id": s.id, "knowledge": f"{s.head.name} and "
+                                         f"{s.tail.name} are named in the tweet"}) + "\n")
+
+    def mre(name: str, *extra: str) -> list[str]:
+        return ["train", str(REPO / "configs" / "demo_mnre.yaml"), "--set",
+                f"run.output_dir={tmp_path}", "--set", f"run.name={name}",
+                "--set", f"student.encoder={tiny_encoder}", "--set", "student.train.max_steps=3",
+                "--set", f"student.context.knowledge=[{knowledge}]",
+                "--set", "student.views.context_order=[knowledge]", "--set",
+                "student.train.eval_steps=3", "--set", "student.train.batch_size=8",
+                "--set", "student.train.logging_steps=1", *extra]
+
+    assert cotpd(*mre("cot", "--set", "student.variant=cot")).exit_code == 0
+    result = cotpd(*mre("kd", "--set", "student.variant=two_stage", "--set",
+                        f"student.distill.teacher={tmp_path / 'cot/student/model'}"))
+    assert result.exit_code == 0, result.err[-2000:]
+    report = report_of(tmp_path, "kd")
+    assert report["infer_view"] == "text" and report["recipe"]["teacher_cache"]["reused"] is False
+    assert all(entry["kl"] >= 0 for entry in report["loss_log"])
+    pred = tmp_path / "pred.txt"
+    gold = REPO / "data" / "demo_mnre" / "test.txt"
+    assert cotpd("predict", "--model", tmp_path / "kd/student/model", "--input", gold,
+                 "--output", pred).exit_code == 0
