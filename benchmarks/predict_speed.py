@@ -1,11 +1,15 @@
 """Text-only `predict` of a trained student against a plain AutoModelForTokenClassification
-of the same encoder on the same sentences (issue: student, target >= 0.9x).
+of the same encoder on the same sentences (issue: student, target >= 0.9x), against the
+predictor of an earlier commit (issue 17: windows must not slow tweets by more than 5%), and
+on long texts made by joining test tweets (read in overlapping windows).
 
 All sides get the same words, batch size and thread count; repetitions alternate between
 them so a busy machine slows all alike, and the median of each is compared. The plain model
 runs twice: in input order (a plain loop over the file) and with batches sorted by sub-word
 length as `predict` does (the order computed outside the timing, the plain side's best
-case), so the second ratio isolates the prompt generator and the N extra positions.
+case), so the second ratio isolates the prompt generator and the N extra positions. The
+earlier predictor is `student/predict.py` as committed at --before (it read whole sentences
+and cut them at the encoder's length); both are called from words.
 
     python benchmarks/predict_speed.py runs/bench_student/d_seed1/student/model
 """
@@ -13,14 +17,31 @@ case), so the second ratio isolates the prompt generator and the N extra positio
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+BEFORE_WINDOWS = "09f044f398db898cfe241eb125ab37716415c034"  # predict.py before issue 17
+
+
+def load_predict_module(ref: str) -> ModuleType:
+    """`student/predict.py` as committed at `ref`, imported under another name."""
+    source = subprocess.run(["git", "-C", str(REPO), "show", f"{ref}:student/predict.py"],
+                            check=True, capture_output=True, text=True).stdout
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+        handle.write(source)
+    spec = importlib.util.spec_from_file_location("predict_before", handle.name)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main() -> None:
@@ -30,6 +51,12 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--before", default=BEFORE_WINDOWS,
+                        help="git commit of the predictor to compare with ('' to skip)")
+    parser.add_argument("--no-plain", action="store_true",
+                        help="leave out the plain token classifier")
+    parser.add_argument("--long-texts", type=int, default=100)
+    parser.add_argument("--tweets-per-text", type=int, default=20)
     parser.add_argument("--results", type=Path,
                         default=REPO / "benchmarks" / "results" / "predict_speed.jsonl")
     args = parser.parse_args()
@@ -42,62 +69,105 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     sentences = [s.tokens for s in read_conll(args.data_root / "twitter2017" / "test.txt").samples]
+    k = args.tweets_per_text
+    long_texts = [[w for j in range(i * k, (i + 1) * k) for w in sentences[j % len(sentences)]]
+                  for i in range(args.long_texts)]
     predictor = StudentPredictor.load(args.model, batch_size=args.batch_size)
     tokenizer = predictor.loaded.tokenizer
-    encoder_config = AutoConfig.from_pretrained(args.model / "encoder_config")
-    encoder_config.num_labels = len(predictor.loaded.labels)
-    plain = AutoModelForTokenClassification.from_config(encoder_config).eval()
     max_length = predictor.loaded.config.views.max_length
     subwords = [len(ids) for ids in tokenizer(sentences, is_split_into_words=True, truncation=True,
                                               max_length=max_length)["input_ids"]]
-    by_length = sorted(range(len(sentences)), key=subwords.__getitem__)
-
-    def plain_in(order: list[int]):
-        def run() -> None:
-            with torch.inference_mode():
-                for start in range(0, len(order), args.batch_size):
-                    words = [sentences[i] for i in order[start:start + args.batch_size]]
-                    batch = tokenizer(words, is_split_into_words=True, padding=True,
-                                      truncation=True, max_length=max_length,
-                                      return_tensors="pt")
-                    plain(**batch).logits.argmax(-1)
-        return run
 
     def run_student() -> None:
-        predictor.predict_entities([" ".join(words) for words in sentences])
+        predictor.predict_words(sentences)
 
-    sides = {"student": run_student, "plain_input_order": plain_in(list(range(len(sentences)))),
-             "plain_sorted": plain_in(by_length)}
+    def run_long() -> None:
+        predictor.predict_words(long_texts)
+
+    sides = {"student": run_student}
+    if args.before:
+        before = load_predict_module(args.before).StudentPredictor(predictor.loaded,
+                                                                    args.batch_size)
+
+        def run_before() -> None:
+            before.predict_entities([" ".join(words) for words in sentences])
+        sides["student_before"] = run_before
+    if not args.no_plain:
+        encoder_config = AutoConfig.from_pretrained(args.model / "encoder_config")
+        encoder_config.num_labels = len(predictor.loaded.labels)
+        plain = AutoModelForTokenClassification.from_config(encoder_config).eval()
+        by_length = sorted(range(len(sentences)), key=subwords.__getitem__)
+
+        def plain_in(order: list[int]):
+            def run() -> None:
+                with torch.inference_mode():
+                    for start in range(0, len(order), args.batch_size):
+                        words = [sentences[i] for i in order[start:start + args.batch_size]]
+                        batch = tokenizer(words, is_split_into_words=True, padding=True,
+                                          truncation=True, max_length=max_length,
+                                          return_tensors="pt")
+                        plain(**batch).logits.argmax(-1)
+            return run
+        sides["plain_input_order"] = plain_in(list(range(len(sentences))))
+        sides["plain_sorted"] = plain_in(by_length)
+    if args.long_texts:
+        sides["long_texts"] = run_long
     times: dict[str, list[float]] = {name: [] for name in sides}
-    for function in sides.values():
+    for name, function in sides.items():
+        windows_before = predictor.windows_read
         function()  # warm-up: first calls allocate
+        if name == "long_texts":
+            windows_per_pass = predictor.windows_read - windows_before + len(long_texts)
     for _ in range(args.repeats):
         for name, function in sides.items():
             start = time.perf_counter()
             function()
             times[name].append(time.perf_counter() - start)
-    rates = {name: len(sentences) / statistics.median(values) for name, values in times.items()}
+    medians = {name: statistics.median(values) for name, values in times.items()}
+    rates = {name: len(long_texts if name == "long_texts" else sentences) / seconds
+             for name, seconds in medians.items()}
+    words = sum(map(len, sentences))
+    long_words = sum(map(len, long_texts))
     record = {
         "model": str(args.model), "view": predictor.view,
         "variant": predictor.loaded.config.variant,
         "num_queries": predictor.loaded.config.prompt.num_queries,
-        "sentences": len(sentences), "mean_subwords": statistics.mean(subwords),
-        "plain_sorted_by": "subword_length", "batch_size": args.batch_size, "threads": args.threads,
-        "repeats": args.repeats, "sentences_per_second": rates,
-        "ratio_to_plain_input_order": rates["student"] / rates["plain_input_order"],
-        "ratio_to_plain_sorted": rates["student"] / rates["plain_sorted"],
+        "sentences": len(sentences), "words": words, "mean_subwords": statistics.mean(subwords),
+        "batch_size": args.batch_size, "threads": args.threads, "repeats": args.repeats,
+        "window": predictor.window, "stride": predictor.stride, "before": args.before or None,
+        "sentences_per_second": rates,
+        "words_per_second": {name: (long_words if name == "long_texts" else words) / seconds
+                             for name, seconds in medians.items()},
         "seconds": {name: [round(v, 3) for v in values] for name, values in times.items()},
     }
+    if "student_before" in rates:
+        record["ratio_to_before"] = rates["student"] / rates["student_before"]
+    if "plain_input_order" in rates:
+        record["plain_sorted_by"] = "subword_length"
+        record["ratio_to_plain_input_order"] = rates["student"] / rates["plain_input_order"]
+        record["ratio_to_plain_sorted"] = rates["student"] / rates["plain_sorted"]
+    if long_texts:
+        record["long_texts"] = {"texts": len(long_texts), "tweets_per_text": k,
+                                "words": long_words, "windows": windows_per_pass}
     args.results.parent.mkdir(parents=True, exist_ok=True)
     with open(args.results, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(record) + "\n")
-    print(f"student predict ({record['variant']}, view {record['view']}, N "
-          f"{record['num_queries']}): {rates['student']:.1f} sentences/s; plain token "
-          f"classifier in input order {rates['plain_input_order']:.1f} "
-          f"({record['ratio_to_plain_input_order']:.2f}x), sorted by length "
-          f"{rates['plain_sorted']:.1f} ({record['ratio_to_plain_sorted']:.2f}x); median of "
-          f"{args.repeats}, {len(sentences)} sentences, batch {args.batch_size}, "
-          f"{args.threads} threads")
+    print(f"student predict ({record['variant']}, view {record['view']}): "
+          f"{rates['student']:.1f} sentences/s, {record['words_per_second']['student']:.0f} "
+          f"words/s on {len(sentences)} Twitter-2017 test tweets")
+    if "ratio_to_before" in record:
+        print(f"  before windows ({args.before[:8]}): {rates['student_before']:.1f} sentences/s; "
+              f"windowed/before {record['ratio_to_before']:.3f}x")
+    if "ratio_to_plain_input_order" in record:
+        print(f"  plain token classifier in input order {rates['plain_input_order']:.1f} "
+              f"({record['ratio_to_plain_input_order']:.2f}x), sorted by length "
+              f"{rates['plain_sorted']:.1f} ({record['ratio_to_plain_sorted']:.2f}x)")
+    if long_texts:
+        print(f"  {len(long_texts)} long texts ({k} tweets, {long_words / len(long_texts):.0f} "
+              f"words each, {windows_per_pass} windows of {predictor.window} sub-words, stride "
+              f"{predictor.stride}): {rates['long_texts']:.2f} texts/s, "
+              f"{record['words_per_second']['long_texts']:.0f} words/s")
+    print(f"  median of {args.repeats}, batch {args.batch_size}, {args.threads} threads")
 
 
 if __name__ == "__main__":

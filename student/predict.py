@@ -95,11 +95,14 @@ class StudentPredictor:
             if not isinstance(sample, MnerSample):
                 results[unit.source] = labels
                 continue
+            if unit.owner is None:  # the whole sample in one window
+                results[unit.source] = labels
+                continue
             if results[unit.source] is None:
                 results[unit.source] = ["O"] * len(sample.tokens)
             for offset, label in enumerate(labels):
                 word = unit.start + offset
-                if unit.owner is None or unit.owner[word] == unit.window:
+                if unit.owner[word] == unit.window:
                     results[unit.source][word] = label
         return results
 
