@@ -48,10 +48,10 @@ def export_blocker(loaded: LoadedStudent) -> str | None:
                 "which no standard transformers pipeline does")
     view = config.resolved_infer_view
     if view == "prompt":
-        return ("its inference view is 'prompt': the prompt generator puts learned vectors "
-                "after [CLS], which AutoModelForTokenClassification has no place for; students "
-                "predicting from the plain text view (variant text or mv, or a distilled "
-                "two-stage student) export")
+        return ("its inference view is 'prompt': its prompt generator puts learned vectors "
+                "into the input, which AutoModelForTokenClassification has no place for; "
+                "students predicting from the plain text view (variants text, mv, two_stage) "
+                "export")
     if view != "text":
         return (f"its inference view is {view!r}, which appends a caption/knowledge after the "
                 "text; only text-view students export")

@@ -26,12 +26,15 @@ def char_entities(tokens: list[str], entities: list[dict]) -> set[tuple[str, int
             for e in entities}
 
 
-@pytest.mark.parametrize("variant", ["text", "mv"])
+@pytest.mark.parametrize("config", [
+    {"variant": "text"}, {"variant": "mv"},
+    {"variant": "two_stage", "distill": {"folds": 2}},  # distilled, predicts from the text
+])
 def test_the_exported_pipeline_finds_the_entities_cotpd_predict_finds(
-        variant: str, tmp_path: Path, cotpd) -> None:
+        config: dict, tmp_path: Path, cotpd) -> None:
     from transformers import pipeline
 
-    model = make_student(tmp_path / "student", TOKENIZER, variant=variant, seed=3)
+    model = make_student(tmp_path / "student", TOKENIZER, seed=3, **config)
     exported = tmp_path / "hf"
     result = cotpd("export", "--model", model, "--out", exported)
     assert result.exit_code == 0, result.err
@@ -61,7 +64,8 @@ def test_the_exported_pipeline_finds_the_entities_cotpd_predict_finds(
 
 
 @pytest.mark.parametrize("config,reason", [
-    ({"variant": "cpd"}, "its inference view is 'prompt': the prompt generator"),
+    ({"variant": "cpd"}, "its inference view is 'prompt': its prompt generator"),
+    ({"variant": "two_stage_prompt", "distill": {"folds": 2}}, "its inference view is 'prompt'"),
     ({"variant": "mv", "head": "crf"}, "its head is a CRF"),
     ({"variant": "cot"}, "its inference view is 'knowledge'"),
     ({"variant": "cpd", "infer_view": "text"}, "it carries a prompt generator"),
