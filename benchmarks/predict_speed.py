@@ -4,12 +4,13 @@ predictor of an earlier commit (issue 17: windows must not slow tweets by more t
 on long texts made by joining test tweets (read in overlapping windows).
 
 All sides get the same words, batch size and thread count; repetitions alternate between
-them so a busy machine slows all alike, and the median of each is compared. The plain model
-runs twice: in input order (a plain loop over the file) and with batches sorted by sub-word
-length as `predict` does (the order computed outside the timing, the plain side's best
-case), so the second ratio isolates the prompt generator and the N extra positions. The
-earlier predictor is `student/predict.py` as committed at --before (it read whole sentences
-and cut them at the encoder's length); both are called from words.
+them, each round starting with another side, so a busy machine slows all alike, and the
+median of each is compared. The plain model runs twice: in input order (a plain loop over
+the file) and with batches sorted by sub-word length as `predict` does (the order computed
+outside the timing, the plain side's best case), so the second ratio isolates the prompt
+generator and the N extra positions. The earlier predictor is `student/predict.py` as
+committed at --before (it read whole sentences and cut them at the encoder's length); both
+are called from words, and their labels on the tweets are checked to be the same.
 
     python benchmarks/predict_speed.py runs/bench_student/d_seed1/student/model
 """
@@ -78,8 +79,8 @@ def main() -> None:
     subwords = [len(ids) for ids in tokenizer(sentences, is_split_into_words=True, truncation=True,
                                               max_length=max_length)["input_ids"]]
 
-    def run_student() -> None:
-        predictor.predict_words(sentences)
+    def run_student() -> list:
+        return [r["labels"] for r in predictor.predict_words(sentences)]
 
     def run_long() -> None:
         predictor.predict_words(long_texts)
@@ -89,8 +90,9 @@ def main() -> None:
         before = load_predict_module(args.before).StudentPredictor(predictor.loaded,
                                                                     args.batch_size)
 
-        def run_before() -> None:
-            before.predict_entities([" ".join(words) for words in sentences])
+        def run_before() -> list:
+            return [r["labels"] for r in
+                    before.predict_entities([" ".join(words) for words in sentences])]
         sides["student_before"] = run_before
     if not args.no_plain:
         encoder_config = AutoConfig.from_pretrained(args.model / "encoder_config")
@@ -113,13 +115,19 @@ def main() -> None:
     if args.long_texts:
         sides["long_texts"] = run_long
     times: dict[str, list[float]] = {name: [] for name in sides}
+    outputs = {}
     for name, function in sides.items():
         windows_before = predictor.windows_read
-        function()  # warm-up: first calls allocate
+        outputs[name] = function()  # warm-up: first calls allocate
         if name == "long_texts":
             windows_per_pass = predictor.windows_read - windows_before + len(long_texts)
-    for _ in range(args.repeats):
-        for name, function in sides.items():
+    if "student_before" in outputs and outputs["student"] != outputs["student_before"]:
+        raise SystemExit("the windowed predictor labels the tweets differently from --before")
+    names = list(sides)
+    for repeat in range(args.repeats):
+        # Each round starts with another side, so no side always runs first or last.
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            function = sides[name]
             start = time.perf_counter()
             function()
             times[name].append(time.perf_counter() - start)
