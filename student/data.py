@@ -110,7 +110,8 @@ def _pad_teacher(items: list[dict[str, Any]], width: int) -> tuple[torch.Tensor,
         values = item.get("teacher_logprobs")
         if values is None:
             continue
-        values = torch.from_numpy(np.asarray(values, dtype=np.float32))
+        values = torch.tensor(np.asarray(values), dtype=torch.float32)  # a copy: cached
+        # arrays are read-only
         scored = ~torch.isnan(values).any(-1)
         logprobs[row, : len(values)] = torch.nan_to_num(values, nan=0.0)
         mask[row, : len(values)] = scored

@@ -112,6 +112,14 @@ def score(loaded: LoadedStudent, samples: Sequence[Sample],
             values = np.full((len(samples[index].tokens), logits.size(-1)), np.nan, np.float32)
             values[:seen] = logp[offset, :seen].cpu().numpy()
             out[index] = values
+    # A teacher that read no knowledge at all would teach its text-only guesses: refuse.
+    for name in loaded.config.views.context_order:
+        if samples and builder.counts[f"missing_{name}"] == len(samples):
+            source = "captions" if name == "caption" else "knowledge"
+            raise CotpdError(f"the two-stage teacher reads the {name}, but none of the "
+                             f"{len(samples)} sentences it scores has one: set "
+                             f"student.context.{source} (or run `cotpd "
+                             f"{'caption' if name == 'caption' else 'teach'}` first)")
     return out  # type: ignore[return-value]
 
 

@@ -73,7 +73,11 @@ def test_a_changed_teacher_or_data_is_never_served_from_the_cache(
     from corpus.errors import CotpdError
     from student.teacher_scores import teacher_scores
 
+    from corpus.context_files import attach_context, load_captions, load_knowledge_files
+
     samples = read_split(get_dataset("demo_mner"), "train").samples[:6]
+    captions, knowledge = demo_context
+    attach_context(samples, load_captions(captions), load_knowledge_files([knowledge]))
     labels = json.loads((teacher_dir / "student.json").read_text())["labels"]
     first = teacher_scores(teacher_dir, samples, labels, tmp_path / "cache")
     assert not first.reused and len(first.logprobs) == 6
@@ -96,6 +100,10 @@ def test_a_changed_teacher_or_data_is_never_served_from_the_cache(
     shutil.copy(other_teacher.path, first.path)
     with pytest.raises(CotpdError, match="refused, written for another teacher"):
         teacher_scores(teacher_dir, samples, labels, tmp_path / "cache")
+    # Sentences without any knowledge: the teacher would teach blind guesses, refused.
+    bare = read_split(get_dataset("demo_mner"), "dev").samples[:3]
+    with pytest.raises(CotpdError, match="none of the 3 sentences it scores has one"):
+        teacher_scores(teacher_dir, bare, labels, tmp_path / "cache")
     # Different labels from the same teacher: refused before scoring.
     with pytest.raises(CotpdError, match="labels"):
         teacher_scores(teacher_dir, samples[:4], labels[::-1], tmp_path / "cache")
