@@ -60,8 +60,9 @@ class DistillConfig(StrictModel):
     hidden_weight: float = Field(0.0, ge=0.0)
     knowledge_dropout: bool = True  # False: the knowledge side runs without dropout
     # Two-stage variants: the knowledge-view student directory that teaches (its inference
-    # view must be `knowledge`), or `folds` >= 2 to train K cross-fitted teachers in the run
-    # (each training sentence is scored by a teacher that did not train on it).
+    # view must be `knowledge`), or `folds` to train the teacher in the run: 1, one teacher
+    # on every training sentence; K >= 2, K cross-fitted teachers (each training sentence is
+    # scored by a teacher that did not train on it).
     teacher: Path | None = None
     folds: int = Field(0, ge=0)
     cache_dir: Path | None = None  # None: <run>/student/teacher_cache
@@ -130,10 +131,11 @@ class StudentConfig(StrictModel):
                              "head 'crf': the KL is between CRF marginals; set it to 1.0 or "
                              "use head 'softmax'")
         if self.variant in TWO_STAGE:
-            if (distill.teacher is None) == (distill.folds < 2):
+            if (distill.teacher is None) == (distill.folds < 1):
                 raise ValueError(f"variant {self.variant!r} needs exactly one of "
                                  "distill.teacher (a trained knowledge-view student folder) "
-                                 "and distill.folds >= 2 (cross-fitted teachers)")
+                                 "and distill.folds >= 1 (teachers trained in the run: 1, "
+                                 "one on all training sentences; K >= 2, cross-fitted)")
             if distill.hidden_weight:
                 raise ValueError("distill.hidden_weight needs the knowledge view in the same "
                                  "model; the two-stage variants only have cached outputs")
@@ -159,8 +161,9 @@ class StudentConfig(StrictModel):
                 terms.append(f"{d.hidden_weight:g} * MSE(hidden {self.train_view}, "
                              f"{self.distill_view})")
         elif self.two_stage:
-            teacher = (f"{d.folds}-fold cross-fitted teachers" if d.folds
-                       else f"teacher {d.teacher}")
+            teacher = (f"teacher {d.teacher}" if d.teacher is not None else
+                       "a teacher trained in the run" if d.folds == 1 else
+                       f"{d.folds}-fold cross-fitted teachers")
             terms.append(f"{d.alpha:g} * KL{t}(cached knowledge view of {teacher} || "
                          f"{self.train_view})")
         if d.unlabelled:

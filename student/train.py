@@ -293,13 +293,16 @@ def two_stage_scores(config: StudentConfig, task: str, train: list[Sample],
         return teacher_scores(config.distill.teacher, samples, labels, cache_dir)
     folds = config.distill.folds
     teacher_config = fold_teacher_config(config)
-    key = sha256_bytes(f"folds{folds}:seed{seed}:{teacher_config.model_dump_json()}".encode())
+    # Whatever shapes the teachers, not how this run resumes.
+    shaping = teacher_config.model_dump(mode="json", exclude={"train": {"resume"}})
+    key = sha256_bytes(f"folds{folds}:seed{seed}:{json.dumps(shaping, sort_keys=True)}"
+                       .encode())
 
     def compute() -> list:
         return cross_fitted_scores(teacher_config, task, train, dev, extra, labels,
                                    cache_dir / f"folds_{key[:16]}", folds, seed)
 
-    return cached_scores(f"cross-fit:{key}", samples, labels, cache_dir, compute)
+    return cached_scores(f"in-run:{key}", samples, labels, cache_dir, compute)
 
 
 def fold_teacher_config(config: StudentConfig) -> StudentConfig:
@@ -313,16 +316,19 @@ def cross_fitted_scores(config: StudentConfig, task: str, train: list[Sample],
                         dev: list[Sample], extra: list[Sample], labels: list[str],
                         folder: Path, folds: int, seed: int) -> list:
     """Train K knowledge-view teachers, each on all folds but one, and score the held-out
-    fold with it (unlabelled sentences: the first fold's teacher). A fold whose teacher
-    folder is complete is not trained again."""
+    fold with it (unlabelled sentences: the first fold's teacher); K = 1 is one teacher on
+    every sentence. A fold whose teacher folder is complete is not trained again."""
     order = list(range(len(train)))
     random.Random(seed).shuffle(order)
     fold_of = {index: position % folds for position, index in enumerate(order)}
+    every = folds == 1
     scores: list = [None] * (len(train) + len(extra))
+    pool = train + extra
+    plan = []
     for fold in range(folds):
         model_dir = folder / f"fold{fold}" / "model"
+        inside = [s for i, s in enumerate(train) if every or fold_of[i] != fold]
         if not (model_dir / "student.json").is_file():
-            inside = [s for i, s in enumerate(train) if fold_of[i] != fold]
             fitted = fit(config, task, inside, dev, labels,
                          folder / f"fold{fold}" / "checkpoints", seed + fold)
             save_student(model_dir, fitted.model, fitted.tokenizer, labels,
@@ -330,7 +336,8 @@ def cross_fitted_scores(config: StudentConfig, task: str, train: list[Sample],
         teacher = load_teacher(model_dir, labels)
         held = [i for i in range(len(train)) if fold_of[i] == fold]
         held += [len(train) + i for i in range(len(extra))] if fold == 0 else []
-        pool = train + extra
         for index, values in zip(held, score(teacher, [pool[i] for i in held]), strict=True):
             scores[index] = values
+        plan.append({"fold": fold, "trained_on": len(inside), "scored": len(held)})
+    atomic_write_text(folder / "folds.json", json.dumps(plan, indent=2) + "\n")
     return scores

@@ -106,6 +106,7 @@ def test_new_parameters_train_at_the_multiplied_rate(tiny_encoder: Path, tmp_pat
     ({"variant": "prefix", "prompt": {"position": "after_text"}}, "prefix variant"),
     ({"variant": "two_stage"}, "exactly one of"),
     ({"variant": "two_stage", "distill": {"teacher": "t", "folds": 3}}, "exactly one of"),
+    ({"variant": "two_stage", "distill": {"teacher": "t", "folds": 1}}, "exactly one of"),
     ({"variant": "cpd", "distill": {"teacher": "t"}}, "for the two-stage variants"),
     ({"variant": "text", "distill": {"unlabelled": ["u.jsonl"]}}, "needs a distilling"),
     ({"variant": "two_stage", "distill": {"teacher": "t", "hidden_weight": 1.0}},

@@ -70,10 +70,9 @@ def test_a_changed_teacher_or_data_is_never_served_from_the_cache(
         tmp_path: Path, tiny_encoder: Path, demo_context, teacher_dir: Path) -> None:
     import shutil
 
+    from corpus.context_files import attach_context, load_captions, load_knowledge_files
     from corpus.errors import CotpdError
     from student.teacher_scores import teacher_scores
-
-    from corpus.context_files import attach_context, load_captions, load_knowledge_files
 
     samples = read_split(get_dataset("demo_mner"), "train").samples[:6]
     captions, knowledge = demo_context
@@ -126,9 +125,30 @@ def test_cross_fitted_teachers_score_the_fold_they_did_not_see(
     assert result.exit_code == 0, result.err[-2000:]
     report = report_of(tmp_path, "folds")
     assert report["infer_view"] == "prompt"
-    assert report["recipe"]["teacher_cache"]["teacher"].startswith("cross-fit:")
+    assert report["recipe"]["teacher_cache"]["teacher"].startswith("in-run:")
     folds = list((tmp_path / "folds" / "student" / "teacher_cache").glob("folds_*/fold*/model"))
     assert len(folds) == 2 and all((f / "student.json").is_file() for f in folds)
+    (plan,) = (tmp_path / "folds" / "student" / "teacher_cache").glob("folds_*/folds.json")
+    # Each teacher trained on one half and scored the other: no sentence scored by a teacher
+    # that saw its gold labels.
+    assert [(f["trained_on"], f["scored"]) for f in json.loads(plan.read_text())] == [
+        (45, 45), (45, 45)]
+
+
+def test_one_teacher_trained_in_the_run_makes_two_stage_self_contained(
+        tmp_path: Path, tiny_encoder: Path, demo_context, cotpd) -> None:
+    args = two_stage(tmp_path, tiny_encoder, demo_context, "one", "--set",
+                     "student.distill.folds=1")
+    assert cotpd(*args).exit_code == 0
+    cache = tmp_path / "one" / "student" / "teacher_cache"
+    (plan,) = cache.glob("folds_*/folds.json")
+    assert json.loads(plan.read_text()) == [{"fold": 0, "trained_on": 90, "scored": 90}]
+    assert "a teacher trained in the run" in report_of(tmp_path, "one")["recipe"]["loss"]
+    # Trained again from scratch, the student reuses the teacher's cached scores.
+    plan.unlink()
+    assert cotpd(*args, "--set", "student.train.resume=false").exit_code == 0
+    assert report_of(tmp_path, "one")["recipe"]["teacher_cache"]["reused"] is True
+    assert not plan.exists()
 
 
 def test_unlabelled_sentences_teach_by_kl_only_and_never_come_from_dev_or_test(
