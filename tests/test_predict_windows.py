@@ -122,3 +122,11 @@ def test_tweets_that_fit_are_not_windowed_and_mixed_batches_keep_their_order(
 def test_a_stride_outside_the_window_is_refused(students: dict[str, Path]) -> None:
     with pytest.raises(BadInputError, match="stride 30: expected 0 to 29 sub-words"):
         StudentPredictor.load(students["text"], stride=30)
+
+
+def test_a_word_longer_than_a_window_is_still_labelled(students: dict[str, Path]) -> None:
+    predictor = StudentPredictor.load(students["text"])
+    huge = "-".join(["ab"] * 40)  # 79 sub-words, a window holds 30
+    record = predictor.predict_words([["Messi", huge, "scores"]])[0]
+    assert record["tokens"][1] == huge and len(record["labels"]) == 3
+    assert predictor.windows_read >= 1
