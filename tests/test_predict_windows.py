@@ -130,3 +130,15 @@ def test_a_word_longer_than_a_window_is_still_labelled(students: dict[str, Path]
     record = predictor.predict_words([["Messi", huge, "scores"]])[0]
     assert record["tokens"][1] == huge and len(record["labels"]) == 3
     assert predictor.windows_read >= 1
+
+
+def test_a_text_the_quick_length_bound_lets_through_is_read_again_in_windows(
+        students: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Should a tokenizer make more sub-words than the bound allows, the encoder's cut is
+    noticed and the text is read in windows, with the labels the windows give."""
+    predictor = StudentPredictor.load(students["text"])
+    expected = predictor.predict_entities([long_text(200)])[0]["labels"]
+    monkeypatch.setattr(StudentPredictor, "_surely_fits", lambda self, words: True)
+    trusting = StudentPredictor.load(students["text"])
+    assert trusting.predict_entities([long_text(200)])[0]["labels"] == expected
+    assert trusting.windows_read > 0
