@@ -63,6 +63,16 @@ def _check_pair(teacher: Tensor, student: Tensor, temperature: float) -> None:
         raise ValueError(f"temperature must be > 0, got {temperature}")
 
 
+def _paired_rows(teacher: Tensor, student: Tensor, mask: Tensor | None, detach_teacher: bool,
+                 temperature: float = 1.0) -> tuple[Tensor, Tensor]:
+    """The two sides' rows at real positions, (N, C) each; the teacher's detached if asked."""
+    _check_pair(teacher, student, temperature)
+    c = teacher.shape[-1]
+    t = _select(teacher, mask, c)
+    s = _select(student, mask, c)
+    return (t.detach() if detach_teacher else t), s
+
+
 def kl_from_logits(
     teacher_logits: Tensor,
     student_logits: Tensor,
@@ -72,12 +82,7 @@ def kl_from_logits(
 ) -> Tensor:
     """KL(softmax(t/T) || softmax(s/T)) averaged over real positions, times T**2 so the
     gradient keeps its size across temperatures (Hinton et al.)."""
-    _check_pair(teacher_logits, student_logits, temperature)
-    c = teacher_logits.shape[-1]
-    t = _select(teacher_logits, mask, c)
-    s = _select(student_logits, mask, c)
-    if detach_teacher:
-        t = t.detach()
+    t, s = _paired_rows(teacher_logits, student_logits, mask, detach_teacher, temperature)
     t_logp = F.log_softmax(t / temperature, dim=-1)
     s_logp = F.log_softmax(s / temperature, dim=-1)
     return _kl_rows(t_logp, s_logp) * temperature**2
@@ -92,12 +97,7 @@ def kl_from_probs(
 ) -> Tensor:
     """KL(teacher || student) for given distributions (e.g. CRF marginals). Both are clamped
     at eps and renormalised, so zeros give no inf and the result stays a true KL (>= 0)."""
-    _check_pair(teacher_probs, student_probs, 1.0)
-    c = teacher_probs.shape[-1]
-    t = _select(teacher_probs, mask, c)
-    s = _select(student_probs, mask, c)
-    if detach_teacher:
-        t = t.detach()
+    t, s = _paired_rows(teacher_probs, student_probs, mask, detach_teacher)
 
     def log_norm(p: Tensor) -> Tensor:
         p = p.clamp_min(eps)
@@ -110,12 +110,7 @@ def hidden_mse(teacher_states: Tensor, student_states: Tensor, mask: Tensor | No
                detach_teacher: bool = True) -> Tensor:
     """Mean squared difference between two views' hidden states (B, W, H) at real positions,
     averaged over positions and dimensions; the teacher side is detached by default."""
-    _check_pair(teacher_states, student_states, 1.0)
-    h = teacher_states.shape[-1]
-    t = _select(teacher_states, mask, h)
-    s = _select(student_states, mask, h)
-    if detach_teacher:
-        t = t.detach()
+    t, s = _paired_rows(teacher_states, student_states, mask, detach_teacher)
     if t.numel() == 0:
         return s.sum() * 0.0
     return F.mse_loss(s, t)

@@ -84,13 +84,18 @@ def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, tiny_encoder:
     assert report["resumed_from"].endswith("checkpoint-2") and report["steps"] == 4
 
 
-def test_mre_trains_and_predicts(tmp_path: Path, tiny_encoder: Path, cotpd) -> None:
-    knowledge = tmp_path / "knowledge.jsonl"
+def write_mre_knowledge(knowledge: Path) -> Path:
+    """A knowledge file for every demo_mnre instance, naming its head and tail."""
     with open(knowledge, "w") as handle:
         for split in SPLITS:
             for s in read_split(get_dataset("demo_mnre"), split).samples:
                 handle.write(json.dumps({"id": s.id, "knowledge": f"{s.head.name} and "
                                          f"{s.tail.name} are named in the tweet"}) + "\n")
+    return knowledge
+
+
+def test_mre_trains_and_predicts(tmp_path: Path, tiny_encoder: Path, cotpd) -> None:
+    knowledge = write_mre_knowledge(tmp_path / "knowledge.jsonl")
     args = ["train", str(REPO / "configs" / "demo_mnre.yaml"), "--set",
             f"run.output_dir={tmp_path}", "--set", f"student.encoder={tiny_encoder}",
             "--set", "student.variant=mv", "--set", "student.train.max_steps=3",

@@ -195,15 +195,9 @@ def test_a_bad_unlabelled_line_names_its_file_and_line(tmp_path: Path) -> None:
 def test_two_stage_mre_learns_the_cached_relation_distribution(tmp_path: Path,
                                                                tiny_encoder: Path, cotpd
                                                                ) -> None:
-    from corpus.registry import SPLITS
-    from tests.test_student_training import REPO
+    from tests.test_student_training import REPO, write_mre_knowledge
 
-    knowledge = tmp_path / "knowledge.jsonl"
-    with open(knowledge, "w") as handle:
-        for split in SPLITS:
-            for s in read_split(get_dataset("demo_mnre"), split).samples:
-                handle.write(json.dumps({"id": s.id, "knowledge": f"{s.head.name} and "
-                                         f"{s.tail.name} are named in the tweet"}) + "\n")
+    knowledge = write_mre_knowledge(tmp_path / "knowledge.jsonl")
 
     def mre(name: str, *extra: str) -> list[str]:
         return ["train", str(REPO / "configs" / "demo_mnre.yaml"), "--set",
