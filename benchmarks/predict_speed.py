@@ -95,7 +95,8 @@ def main() -> None:
                     before.predict_entities([" ".join(words) for words in sentences])]
         sides["student_before"] = run_before
     if not args.no_plain:
-        encoder_config = AutoConfig.from_pretrained(args.model / "encoder_config")
+        encoder_config = AutoConfig.from_pretrained(args.model / "encoder_config",
+                                                    local_files_only=True)
         encoder_config.num_labels = len(predictor.loaded.labels)
         plain = AutoModelForTokenClassification.from_config(encoder_config).eval()
         by_length = sorted(range(len(sentences)), key=subwords.__getitem__)

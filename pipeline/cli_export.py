@@ -12,7 +12,10 @@ import click
               help="A student directory written by `cotpd train`.")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="A new folder for the exported model.")
-def export(model_dir: Path, out: Path) -> None:
+@click.option("--trust-remote-code", is_flag=True,
+              help="Run Python code the model folder ships (its encoder's auto_map); off "
+                   "unless given: a downloaded folder is data, not a program.")
+def export(model_dir: Path, out: Path, trust_remote_code: bool) -> None:
     """Write a student that predicts from the plain text view as a standard
     AutoModelForTokenClassification folder (config with id2label/label2id, weights,
     tokenizer), usable with transformers alone:
@@ -24,7 +27,7 @@ def export(model_dir: Path, out: Path) -> None:
     the error says why."""
     from student.export import export_student
 
-    result = export_student(model_dir, out)
+    result = export_student(model_dir, out, trust_remote_code=trust_remote_code)
     click.echo(f"exported {model_dir} -> {out} ({len(result.labels)} labels: "
                f"{', '.join(result.labels)})")
     if result.same_tokens:

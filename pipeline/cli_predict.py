@@ -61,14 +61,19 @@ naming it; --skip-bad leaves such lines out and names them on stderr.
 @click.option("--skip-bad", is_flag=True,
               help="Leave out empty texts and bad lines (counted and named on stderr).")
 @click.option("--batch-size", default=64, show_default=True)
+@click.option("--trust-remote-code", is_flag=True,
+              help="Run Python code the model folder ships (its encoder's auto_map); off "
+                   "unless given: a downloaded folder is data, not a program.")
 def predict(model_dir: Path, texts: tuple[str, ...], input_path: Path | None,
             input_format: str, output: Path | None, output_format: str, word_style: str,
-            stride: int | None, skip_bad: bool, batch_size: int) -> None:
+            stride: int | None, skip_bad: bool, batch_size: int,
+            trust_remote_code: bool) -> None:
     from student.predict import StudentPredictor
 
     if not texts and input_path is None:
         raise CotpdError("give --text SENTENCE or --input FILE")
-    predictor = StudentPredictor.load(model_dir, batch_size=batch_size, stride=stride)
+    predictor = StudentPredictor.load(model_dir, batch_size=batch_size, stride=stride,
+                                      trust_remote_code=trust_remote_code)
     if predictor.needs_context:
         click.echo(f"note: this student's inference view is {predictor.view!r}; inputs "
                    "without captions/knowledge are predicted from the text alone", err=True)

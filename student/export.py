@@ -67,14 +67,15 @@ def export_blocker(loaded: LoadedStudent) -> str | None:
     return None
 
 
-def export_student(model_dir: str | Path, out: str | Path) -> ExportResult:
+def export_student(model_dir: str | Path, out: str | Path,
+                   trust_remote_code: bool = False) -> ExportResult:
     """Write `out` as an AutoModelForTokenClassification folder (config with id2label and
     label2id, model.safetensors, tokenizer) equivalent to the student at `model_dir`."""
     model_dir, out = Path(model_dir), Path(out)
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise CotpdError(f"{out}: already exists and is not an empty folder; choose another "
                          "--out or remove it")
-    loaded = load_student(model_dir)
+    loaded = load_student(model_dir, trust_remote_code=trust_remote_code)
     reason = export_blocker(loaded)
     if reason is not None:
         raise CotpdError(f"{model_dir}: cannot export as a plain token classifier: {reason}")

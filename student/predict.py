@@ -60,8 +60,8 @@ class StudentPredictor:
 
     @classmethod
     def load(cls, directory: str | Path, device: str = "cpu", batch_size: int = 64,
-             stride: int | None = None) -> StudentPredictor:
-        return cls(load_student(directory, device), batch_size, stride)
+             stride: int | None = None, trust_remote_code: bool = False) -> StudentPredictor:
+        return cls(load_student(directory, device, trust_remote_code), batch_size, stride)
 
     @property
     def needs_context(self) -> bool:

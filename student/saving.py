@@ -15,10 +15,11 @@ from pathlib import Path
 
 import torch
 from safetensors.torch import load_file, save_file
-from transformers import AutoConfig, AutoModel, AutoTokenizer, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoModel, PreTrainedTokenizerBase
 
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text
+from corpus.model_folder import embedding_rows, load_tokenizer, read_json_file, refuse_remote_code
 from corpus.records import Task
 from student.config import StudentConfig
 from student.model import StudentModel
@@ -55,24 +56,37 @@ def save_student(directory: Path, model: StudentModel, tokenizer: PreTrainedToke
     atomic_write_text(directory / "student.json", json.dumps(meta, indent=2) + "\n")
 
 
-def load_student(directory: str | Path, device: str | torch.device = "cpu") -> LoadedStudent:
+def load_student(directory: str | Path, device: str | torch.device = "cpu",
+                 trust_remote_code: bool = False) -> LoadedStudent:
+    """The student of a folder, checked first. The folder is data: its own code runs only
+    when the caller (the user's command line or config) passes `trust_remote_code`, never
+    because the folder's student.json says so."""
     directory = Path(directory)
     meta_path = directory / "student.json"
     if not meta_path.is_file():
         raise CotpdError(f"{directory} is not a trained student (no student.json); expected the "
                          "model folder written by `cotpd train`")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = read_json_file(meta_path, "the student folder")
     if meta.get("format_version") != FORMAT_VERSION:
         raise CotpdError(f"{meta_path}: format version {meta.get('format_version')}, this cotpd "
                          f"reads version {FORMAT_VERSION}")
+    for key in ("task", "labels", "student_config"):
+        if not meta.get(key):
+            raise CotpdError(f"{meta_path}: no {key!r} (the label map of the student's head)"
+                             if key == "labels" else f"{meta_path}: no {key!r}")
     config = StudentConfig.model_validate(meta["student_config"])
-    encoder_config = AutoConfig.from_pretrained(directory / "encoder_config",
-                                                trust_remote_code=config.trust_remote_code)
-    encoder = AutoModel.from_config(encoder_config, trust_remote_code=config.trust_remote_code,
+    encoder_dir, weights = directory / "encoder_config", directory / "model.safetensors"
+    encoder_json = read_json_file(encoder_dir / "config.json", "the student's encoder_config/")
+    refuse_remote_code(encoder_dir, trust_remote_code)
+    if not weights.is_file():
+        raise CotpdError(f"{directory}: the student folder has no model.safetensors")
+    tokenizer = load_tokenizer(directory / "tokenizer", trust_remote_code,
+                               embedding_rows(encoder_json), "the student's tokenizer/")
+    encoder_config = AutoConfig.from_pretrained(encoder_dir, local_files_only=True,
+                                                trust_remote_code=trust_remote_code)
+    encoder = AutoModel.from_config(encoder_config, trust_remote_code=trust_remote_code,
                                     add_pooling_layer=False)
-    tokenizer = AutoTokenizer.from_pretrained(directory / "tokenizer",
-                                              trust_remote_code=config.trust_remote_code)
     model = StudentModel(encoder, config, meta["task"], len(meta["labels"]))
-    model.load_state_dict(load_file(str(directory / "model.safetensors")), strict=True)
+    model.load_state_dict(load_file(str(weights)), strict=True)
     model.to(device).eval()
     return LoadedStudent(model, tokenizer, meta["labels"], meta["task"], config)

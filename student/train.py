@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 import torch
 from transformers import (
     AutoModel,
-    AutoTokenizer,
     EarlyStoppingCallback,
     PreTrainedTokenizerBase,
     TrainingArguments,
@@ -26,6 +25,7 @@ from corpus.embedded_models import resolve_model_path
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
 from corpus.fingerprint import sha256_bytes
+from corpus.model_folder import check_model_folder
 from corpus.prepare import prepare_dataset
 from corpus.records import Sample
 from corpus.registry import get_dataset
@@ -97,10 +97,12 @@ def require_context(config: StudentConfig, train: list) -> None:
 
 
 def load_encoder(config: StudentConfig, task: str):
+    """The encoder and its tokenizer, after the folder is checked (a missing tokenizer would
+    otherwise train on [UNK]s); its code runs only with the config's trust_remote_code."""
     path = resolve_model_path(config.encoder, "student.encoder")
-    kwargs = {"local_files_only": True, "trust_remote_code": config.trust_remote_code}
-    tokenizer = AutoTokenizer.from_pretrained(path, **kwargs)
-    encoder = AutoModel.from_pretrained(path, add_pooling_layer=False, **kwargs)
+    _, tokenizer = check_model_folder(path, config.trust_remote_code)
+    encoder = AutoModel.from_pretrained(path, add_pooling_layer=False, local_files_only=True,
+                                        trust_remote_code=config.trust_remote_code)
     if task == "mre":
         tokenizer.add_special_tokens({"additional_special_tokens": list(MARKERS)})
         encoder.resize_token_embeddings(len(tokenizer))

@@ -38,8 +38,10 @@ def embedded_gemma_folder() -> Path:
     gguf_path = gguf_dir / package.MODEL_NAME
     if not gguf_path.is_file():
         package.assemble(gguf_path)
-    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=package.MODEL_NAME)
-    loaded = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=package.MODEL_NAME)
+    tokenizer = AutoTokenizer.from_pretrained(gguf_dir, gguf_file=package.MODEL_NAME,
+                                              local_files_only=True)
+    loaded = AutoModelForCausalLM.from_pretrained(gguf_dir, gguf_file=package.MODEL_NAME,
+                                                  local_files_only=True)
     # The weights are dequantized in memory, but the model still counts as GGUF-quantized
     # and refuses save_pretrained: copy them into a plain model of the same config.
     config = loaded.config

@@ -114,12 +114,12 @@ def _token_tools(run_config: RunConfig):
     if run_config.student is None:
         return (lambda text: len(text.split()),
                 lambda text, n: " ".join(text.split()[:n]))
-    from transformers import AutoTokenizer
-
     from corpus.embedded_models import resolve_model_path
+    from corpus.model_folder import load_tokenizer
 
     path = resolve_model_path(run_config.student.encoder, "student.encoder")
-    tokenizer = AutoTokenizer.from_pretrained(path, local_files_only=True)
+    tokenizer = load_tokenizer(path, run_config.student.trust_remote_code, None,
+                               "student.encoder")
 
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])

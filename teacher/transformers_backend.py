@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from transformers import AutoModelForCausalLM, AutoTokenizer
+from transformers import AutoModelForCausalLM
 
+from corpus.model_folder import check_model_folder
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
 from teacher.greedy_decoding import greedy_generate
 
@@ -44,14 +45,14 @@ class TransformersBackend:
         self.batch_size = batch_size
         self.prune_finished_rows = True  # False: plain model.generate (for comparisons)
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        kwargs = {"local_files_only": True, "trust_remote_code": trust_remote_code}
-        self.tokenizer = AutoTokenizer.from_pretrained(self.model_path, **kwargs)
+        _, self.tokenizer = check_model_folder(self.model_path, trust_remote_code)
         self.tokenizer.padding_side = "left"  # generation continues the right end
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = AutoModelForCausalLM.from_pretrained(
             self.model_path, dtype=dtype or (torch.bfloat16 if self.device == "cuda"
-                                             else torch.float32), **kwargs)
+                                             else torch.float32),
+            local_files_only=True, trust_remote_code=trust_remote_code)
         self.model.to(self.device).eval()
 
     def fingerprint_parts(self) -> dict[str, Any]:

@@ -101,6 +101,19 @@ def test_remote_code_is_off_unless_the_config_turns_it_on(trees) -> None:
     assert config.student.trust_remote_code is False
 
 
+def find_hub_loads(trees: dict[str, ast.AST]) -> list[str]:
+    """`from_pretrained` calls that could reach the Hub: every one says local_files_only=True
+    itself (the offline switches are a second guard, not the only one)."""
+    return [f"{name}:{call.lineno}: {dotted(call.func)} without local_files_only=True"
+            for name, tree in trees.items() for call in calls(tree)
+            if isinstance(call.func, ast.Attribute) and call.func.attr == "from_pretrained"
+            and not is_true(keyword(call, "local_files_only"))]
+
+
+def test_every_from_pretrained_stays_local(trees: dict[str, ast.AST]) -> None:
+    assert find_hub_loads(trees) == []
+
+
 def find_code_from_data(trees: dict[str, ast.AST]) -> list[str]:
     found = []
     for name, tree in trees.items():
