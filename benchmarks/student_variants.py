@@ -57,7 +57,7 @@ DEFAULTS = {"epochs": 2.0, "max_length": 256, "lr": 1e-4, "batch_size": 16, "alp
 # the keys of runs made before them still match.
 OPTIONAL = {"temperature": 1.0, "detach_knowledge": False, "prompt_nll_weight": 0.0,
             "lr_multiplier": 1.0, "prompt_position": "after_cls", "hidden_weight": 0.0,
-            "knowledge_dropout": True}
+            "knowledge_dropout": True, "folds": 0}
 
 # The settings that shape a (c) teacher; a (g) run finds the (c) of its seed by them.
 TEACHER_KEYS = ("epochs", "max_length", "lr", "batch_size")
@@ -125,7 +125,11 @@ def one_run(args: argparse.Namespace) -> None:
         f"student.context.captions={data / 'captions' / 'BLIP2_17.txt'}",
         f"student.context.knowledge=[{','.join(str(k) for k in knowledge)}]",
     ]
-    if args.variant == "two_stage":
+    if args.variant == "two_stage" and args.folds:
+        # Teachers trained in the run: 1 on every sentence, K >= 2 cross-fitted.
+        overrides += [f"student.distill.folds={args.folds}",
+                      f"student.distill.cache_dir={Path(args.work_dir) / 'teacher_cache'}"]
+    elif args.variant == "two_stage":
         teacher = (Path(args.work_dir) / f"c_seed{args.seed}{folder_suffix(conf, TEACHER_KEYS)}"
                    / "student" / "model")
         if not (teacher / "student.json").is_file():
@@ -243,6 +247,8 @@ def main() -> None:
     parser.add_argument("--hidden-weight", type=float, default=OPTIONAL["hidden_weight"])
     parser.add_argument("--no-knowledge-dropout", dest="knowledge_dropout",
                         action="store_false", help="the knowledge side teaches without dropout")
+    parser.add_argument("--folds", type=int, default=OPTIONAL["folds"],
+                        help="(g) only: train its teacher(s) in the run, K >= 2 cross-fitted")
     parser.add_argument("--paired", help="with --report: run ids to compare with (a) and (c) "
                                          "seed by seed")
     parser.add_argument("--threads", type=int, default=2)
