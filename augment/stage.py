@@ -16,6 +16,7 @@ from augment.entity import entity_copies
 from augment.rewrite import image_copies, style_copies
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.lock import store_lock
 from corpus.prepare import prepare_dataset
 from corpus.records import Sample
 from corpus.registry import get_dataset
@@ -81,7 +82,7 @@ def augment_run(run_config: RunConfig, run_dir: Path,
     counts = {kind: TypeCounts() for kind in ("style", "entity", "image")}
     made: dict[str, list[Sample]] = {kind: [] for kind in counts}
     extra: dict[str, Any] = {}
-    with KnowledgeStore(store_path) as store:
+    with store_lock(store_path), KnowledgeStore(store_path) as store:
         store.register_teacher(teacher.fingerprint, teacher_config.name,
                                teacher.backend.fingerprint_parts())
         if config.times.style:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from corpus.lock import run_dir_lock
 from pipeline.config import load_run_config
 from pipeline.rundir import write_provenance
 
@@ -21,8 +22,9 @@ def augment(config: Path, overrides: tuple[str, ...]) -> None:
 
     run_config = load_run_config(config, list(overrides))
     run_dir = run_config.run.directory
-    summary = augment_run(run_config, run_dir)
-    write_provenance(run_dir, "augment", run_config, summary["fingerprints"])
+    with run_dir_lock(run_dir):
+        summary = augment_run(run_config, run_dir)
+        write_provenance(run_dir, "augment", run_config, summary["fingerprints"])
     for kind, counts in summary["types"].items():
         drops = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "none"
         click.echo(f"{kind}: {counts['asked']} asked, {counts['kept']} kept; dropped: {drops}")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from corpus.lock import run_dir_lock
 from pipeline.config import RunConfig, load_run_config
 from pipeline.rundir import write_provenance
 from teacher.caption_config import CaptionConfig
@@ -29,11 +30,13 @@ def caption(config: Path, overrides: tuple[str, ...], retry_failed: bool) -> Non
 
     run_config, caption_config = load_caption_configs(config, list(overrides))
     run_dir = run_config.run.directory
-    summary = caption_stage(run_config, run_dir, caption_config, retry_failed=retry_failed)
+    with run_dir_lock(run_dir):
+        summary = caption_stage(run_config, run_dir, caption_config, retry_failed=retry_failed)
+        if summary["written"]:
+            write_provenance(run_dir, "caption", run_config, summary["fingerprints"])
     if not summary["written"]:
         click.echo(summary["message"])
         return
-    write_provenance(run_dir, "caption", run_config, summary["fingerprints"])
     reasons = ", ".join(f"{n} {r}" for r, n in summary["failed_reasons"].items())
     click.echo(f"captions ({summary['backend']}, {summary['model']}): {summary['ok']} ok, "
                f"{summary['failed']} failed{f' ({reasons})' if reasons else ''}, "

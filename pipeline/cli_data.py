@@ -10,6 +10,7 @@ import click
 from corpus.conll import ReadResult
 from corpus.discover import spec_for_file, spec_for_folder
 from corpus.errors import CotpdError
+from corpus.lock import run_dir_lock
 from corpus.prepare import prepare_dataset
 from corpus.registry import (
     SPLITS,
@@ -101,8 +102,9 @@ def prepare_command(config: Path, overrides: tuple[str, ...]) -> None:
     """The corpus stage: check the dataset and write its samples into the run directory."""
     run_config = load_run_config(config, list(overrides))
     run_dir = run_config.run.directory
-    result = prepare_dataset(run_config.data, run_dir)
-    write_provenance(run_dir, "data", run_config, result.fingerprints)
+    with run_dir_lock(run_dir):
+        result = prepare_dataset(run_config.data, run_dir)
+        write_provenance(run_dir, "data", run_config, result.fingerprints)
     state = "already prepared (inputs unchanged)" if result.skipped else "prepared"
     counts = ", ".join(f"{s} {stats['sentences']}" for s, stats in result.report["splits"].items())
     click.echo(f"{run_config.data.dataset}: {state}: {counts} -> {result.data_dir}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from corpus.lock import run_dir_lock
 from pipeline.config import RunConfig, load_run_config
 from pipeline.rundir import write_provenance
 
@@ -71,6 +72,7 @@ def evaluate_command(config: Path, overrides: tuple[str, ...], data_root: Path |
 
     run_config = load_with_data_root(config, overrides, data_root)
     run_dir = run_config.run.directory
-    metrics = evaluate_run(run_config, run_dir)
-    write_provenance(run_dir, "evaluate", run_config, metrics["fingerprints"]["data"])
+    with run_dir_lock(run_dir):
+        metrics = evaluate_run(run_config, run_dir)
+        write_provenance(run_dir, "evaluate", run_config, metrics["fingerprints"]["data"])
     click.echo(f"report: {run_dir / REPORT_FILE}\n{headline_table(metrics)}")

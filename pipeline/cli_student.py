@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
 import click
 
 from corpus.errors import CotpdError
+from corpus.lock import run_dir_lock
 from pipeline.config import load_run_config
 from pipeline.rundir import write_provenance
 
@@ -25,10 +27,13 @@ def train(config: Path, overrides: tuple[str, ...]) -> None:
     if run_config.student is None:
         raise CotpdError(f"{config}: no 'student' section; add one (see configs/demo_mner.yaml)")
     run_dir = run_config.run.directory
-    result = train_student(run_config, run_dir)
-    if int(os.environ.get("RANK", "0")) != 0:  # under torchrun/deepspeed, rank 0 reports
-        return
-    write_provenance(run_dir, "train", run_config, result.report["fingerprints"])
+    rank = int(os.environ.get("RANK", "0"))  # under torchrun/deepspeed, rank 0 reports
+    # Ranks are processes of one training: rank 0 holds the run's lock for all of them.
+    with run_dir_lock(run_dir) if rank == 0 else contextlib.nullcontext():
+        result = train_student(run_config, run_dir)
+        if rank != 0:
+            return
+        write_provenance(run_dir, "train", run_config, result.report["fingerprints"])
     dev = result.dev_metrics
     click.echo(f"student ({run_config.student.variant}) -> {result.model_dir}; dev F1 "
                f"{100 * dev.get('eval_f1', 0.0):.2f} (P {100 * dev.get('eval_precision', 0.0):.2f}"

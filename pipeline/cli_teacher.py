@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from corpus.lock import run_dir_lock
 from pipeline.config import load_run_config
 from pipeline.rundir import write_provenance
 
@@ -24,8 +25,9 @@ def teach(config: Path, overrides: tuple[str, ...], retry_failed: bool) -> None:
 
     run_config = load_run_config(config, list(overrides))
     run_dir = run_config.run.directory
-    summary = run_teach(run_config, run_dir, retry_failed=retry_failed)
-    write_provenance(run_dir, "teach", run_config, summary["fingerprints"])
+    with run_dir_lock(run_dir):
+        summary = run_teach(run_config, run_dir, retry_failed=retry_failed)
+        write_provenance(run_dir, "teach", run_config, summary["fingerprints"])
     click.echo(f"teacher {summary['teacher']} ({summary['backend']}, {summary['fingerprint']}): "
                f"{summary['answered']} answered, {summary['failed']} failed, "
                f"{summary['skipped_done']} already in the store; {summary['prompt_tokens']} "

@@ -17,6 +17,7 @@ from typing import Any
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text
 from corpus.fingerprint import sha256_file
+from corpus.lock import run_dir_lock
 from corpus.schema import config_to_yaml
 from pipeline.config import RunConfig
 from pipeline.rundir import write_provenance
@@ -133,11 +134,12 @@ def run_stages(run_config: RunConfig, run_dir: Path, only: Sequence[str] | None 
             echo(f"[{stage}] the config has no section for this stage; skipped")
         planned = [s for s in planned if s in only]
     times: dict[str, float] = {}
-    for stage in planned:
-        echo(f"[{stage}] ...")
-        began = time.perf_counter()
-        outcome = RUNNERS[stage](run_config, run_dir)
-        times[stage] = round(time.perf_counter() - began, 2)
-        echo(f"[{stage}] {outcome} ({times[stage]} s)")
-    atomic_write_text(run_dir / "pipeline_times.json", json.dumps(times, indent=2) + "\n")
+    with run_dir_lock(run_dir):
+        for stage in planned:
+            echo(f"[{stage}] ...")
+            began = time.perf_counter()
+            outcome = RUNNERS[stage](run_config, run_dir)
+            times[stage] = round(time.perf_counter() - began, 2)
+            echo(f"[{stage}] {outcome} ({times[stage]} s)")
+        atomic_write_text(run_dir / "pipeline_times.json", json.dumps(times, indent=2) + "\n")
     return times

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from corpus.context_files import attach_context
 from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.lock import store_lock
 from corpus.prepare import prepare_dataset
 from corpus.registry import get_dataset
 from teacher.captioning import captions_for_stage
@@ -51,7 +52,7 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
     store_path = config.store or out_dir / "store.sqlite"
     start = time.perf_counter()
     counts: dict[str, PromptCounts] = {}
-    with KnowledgeStore(store_path) as store:
+    with store_lock(store_path), KnowledgeStore(store_path) as store:
         if config.backend == "import":
             parts = import_fingerprint_parts(config.import_files)
             fingerprint = teacher_fingerprint(parts)

@@ -1,0 +1,88 @@
+"""One writer per run directory and per knowledge store: a `cotpd teach` subprocess holds
+them while a second `cotpd` (this test's process) tries the same run, another run on the same
+store, and then, once the holder is SIGKILLed, takes the stale lock over and says so."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from harness import REPO, ServerProcess, cotpd_command, teach_args
+
+from corpus.lock import RUN_LOCK, hold_lock
+from tests.fake_openai_server import FakeOpenAIServer
+
+
+def holder_of(lock: Path) -> dict:
+    try:
+        return json.loads(lock.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def wait_for_holder(lock: Path, child: subprocess.Popen, timeout_s: float = 180) -> dict:
+    deadline = time.monotonic() + timeout_s
+    while holder_of(lock).get("pid") != child.pid:
+        assert child.poll() is None, child.stderr.read() if child.stderr else child.returncode
+        assert time.monotonic() < deadline, "the holder never took its lock"
+        time.sleep(0.05)
+    return holder_of(lock)
+
+
+def one_error(result) -> str:
+    lines = result.err.strip().splitlines()
+    assert result.exit_code == 2 and len(lines) == 1 and lines[0].startswith("error: "), \
+        result.err[-2000:]
+    return lines[0]
+
+
+def test_a_second_cotpd_on_a_busy_run_or_store_is_refused_then_takes_over_a_stale_lock(
+        tmp_path: Path, cotpd) -> None:
+    store = tmp_path / "shared" / "store.sqlite"
+    run_dir, lock = tmp_path / "out" / "demo_mner", tmp_path / "out" / "demo_mner" / RUN_LOCK
+    shared = ("--set", f"teacher.store={store}")
+    # A teacher that answers nothing for a minute keeps the holder inside its stage.
+    with ServerProcess(tmp_path / "server.log", default="slow:60") as slow:
+        child = subprocess.Popen(
+            cotpd_command(*teach_args(tmp_path / "out", slow.url, *shared,
+                                      "--set", "teacher.openai.timeout_s=60")),
+            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            holder = wait_for_holder(lock, child)
+            assert holder["command"].startswith("cotpd teach ")
+            with FakeOpenAIServer() as ok:
+                retry = one_error(cotpd(*teach_args(tmp_path / "out", ok.url, *shared),
+                                        "--retry-failed"))
+                assert f"the run directory {run_dir} is in use by pid {child.pid} " \
+                       f"(cotpd teach " in retry and str(lock) in retry
+                again = one_error(cotpd("run", *teach_args(tmp_path / "out", ok.url)[1:],
+                                        "--only", "teach"))
+                assert f"in use by pid {child.pid}" in again
+                # Another run directory, the same store: the store is the busy one.
+                other = one_error(cotpd(*teach_args(tmp_path / "other", ok.url, *shared)))
+                assert f"the knowledge store {store} is in use by pid {child.pid}" in other
+                assert ok.requests == []  # nobody asked the teacher twice
+                child.send_signal(signal.SIGKILL)
+                child.wait()
+                taken = cotpd(*teach_args(tmp_path / "out", ok.url, *shared))
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.wait()
+    assert taken.exit_code == 0, taken.err[-2000:]
+    assert f"took over the stale lock of the run directory {run_dir} from pid {child.pid} " \
+           "(cotpd teach" in taken.err
+    assert f"took over the stale lock of the knowledge store {store}" in taken.err
+    assert not lock.exists() and not store.with_name("store.sqlite.lock").exists()
+
+
+def test_the_lock_is_reentrant_in_a_process_and_gone_after(tmp_path: Path) -> None:
+    lock = tmp_path / "run" / RUN_LOCK
+    with hold_lock(lock, "the run"):
+        with hold_lock(lock, "the run"):  # `cotpd run` holds it and calls a stage
+            assert holder_of(lock)["command"]
+        assert lock.exists()
+    assert not lock.exists()
