@@ -28,7 +28,8 @@ def knowledge_quality(samples: Sequence[MnerSample | MreSample],
                       store_rows: Sequence[dict[str, Any]] = ()) -> dict[str, Any]:
     """Share of gold entities the knowledge names (case-insensitive, punctuation ignored), the
     share of samples with knowledge, its length in words, and, from the teacher's rows of
-    the store summary (`KnowledgeStore.summary`), its failure rate and token cost."""
+    the store summary (`KnowledgeStore.summary`), its truncated and failure rates (answers
+    cut off at max_tokens are answers, counted apart) and token cost."""
     named = total = 0
     lengths = []
     for sample in samples:
@@ -48,9 +49,12 @@ def knowledge_quality(samples: Sequence[MnerSample | MreSample],
     }
     if store_rows:
         answered = sum(row["answered"] for row in store_rows)
+        truncated = sum(row.get("truncated", 0) for row in store_rows)
         failed = sum(row["failed"] for row in store_rows)
-        quality.update(answers=answered, failures=failed,
-                       failure_rate=failed / (answered + failed) if answered + failed else 0.0,
+        asked = answered + truncated + failed
+        quality.update(answers=answered, truncated=truncated, failures=failed,
+                       truncated_rate=truncated / asked if asked else 0.0,
+                       failure_rate=failed / asked if asked else 0.0,
                        tokens_in=sum(row["prompt_tokens"] for row in store_rows),
                        tokens_out=sum(row["completion_tokens"] for row in store_rows))
     return quality

@@ -30,14 +30,15 @@ def teach(config: Path, overrides: tuple[str, ...], retry_failed: bool) -> None:
         write_provenance(run_dir, "teach", run_config, summary["fingerprints"])
     click.echo(f"teacher {summary['teacher']} ({summary['backend']}, {summary['fingerprint']}): "
                f"{summary['answered']} answered, {summary['failed']} failed, "
+               f"{summary['truncated']} truncated (cut off at max_tokens), "
                f"{summary['skipped_done']} already in the store; {summary['prompt_tokens']} "
                f"tokens in, {summary['completion_tokens']} out in {summary['wall_seconds']} s "
                f"({summary['completion_tokens_per_second']} tokens/s)")
     click.echo(f"knowledge: {json.dumps(summary['knowledge'])} -> "
                f"{teacher_dir(run_dir) / KNOWLEDGE_FILE}")
-    if summary["failed"]:
-        click.echo("some prompts failed: `cotpd teach CONFIG --retry-failed` asks them again",
-                   err=True)
+    if summary["failed"] or summary["truncated"]:
+        click.echo("some prompts failed or were cut off: `cotpd teach CONFIG --retry-failed` "
+                   "asks them again (the cut-off ones with twice the tokens)", err=True)
 
 
 @click.group()
@@ -48,7 +49,7 @@ def store() -> None:
 @store.command("summary")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def store_summary(path: Path) -> None:
-    """Answered and failed rows, tokens and latency per teacher and prompt."""
+    """Answered, truncated and failed rows, tokens and latency per teacher and prompt."""
     from teacher.store import KnowledgeStore
 
     with KnowledgeStore(path) as knowledge_store:

@@ -92,6 +92,7 @@ def _store_totals(teach: dict[str, Any]) -> dict[str, Any] | None:
     return {"tokens_in": sum(r["prompt_tokens"] for r in rows),
             "tokens_out": sum(r["completion_tokens"] for r in rows),
             "notes": f"{sum(r['answered'] for r in rows)} answers, "
+                     f"{sum(r.get('truncated', 0) for r in rows)} truncated, "
                      f"{sum(r['failed'] for r in rows)} failures in the store"}
 
 

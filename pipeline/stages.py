@@ -80,6 +80,7 @@ def _teach(run_config: RunConfig, run_dir: Path) -> str:
         done = ", ".join(f"{n} {what}" for what, n in summary["import"].items())
     else:
         done = (f"{summary['answered']} answered, {summary['failed']} failed, "
+                f"{summary['truncated']} truncated, "
                 f"{summary['skipped_done']} from the store")
     return f"{summary['teacher']}: {done}; knowledge {summary['knowledge']}"
 

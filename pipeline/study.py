@@ -202,13 +202,14 @@ def write_study_outputs(spec: StudySpec, results: list[dict[str, Any]],
 
 def format_quality(quality: list[dict[str, Any]]) -> str:
     header = ["teacher", "dataset", "gold entities named", "samples with knowledge",
-              "words (mean)", "failure rate", "tokens in", "tokens out"]
+              "words (mean)", "truncated", "failure rate", "tokens in", "tokens out"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for q in quality:
         lines.append(
             f"| {q['teacher']} ({q['fingerprint']}) | {q['dataset']} | "
             f"{100 * q['entity_coverage']:.1f}% of {q['gold_entities']} | "
             f"{q['with_knowledge']} of {q['samples']} | {q['words_mean']:.1f} | "
+            f"{100 * q.get('truncated_rate', 0.0):.1f}% | "
             f"{100 * q.get('failure_rate', 0.0):.1f}% | {q.get('tokens_in', 0)} | "
             f"{q.get('tokens_out', 0)} |")
     return "\n".join(lines) + "\n"

@@ -34,6 +34,9 @@ class KnowledgeConfig(StrictModel):
     prompts: list[str] = list(EXPLAIN_PROMPTS)
     budget_tokens: int = Field(192, ge=8)  # measured with the student's tokenizer
     summarize: bool = True  # over budget: ask the summarize prompt first, then truncate
+    # Answers the teacher cut off at max_tokens: "keep" them in the knowledge, or "drop"
+    # them (they stay in the store, counted; `--retry-failed` asks them with more tokens).
+    truncated_answers: Literal["keep", "drop"] = "keep"
 
 
 class TeacherConfig(StrictModel):

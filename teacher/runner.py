@@ -17,7 +17,7 @@ from tqdm import tqdm
 from corpus.records import Sample
 from teacher.backend import GenerationRequest, GenerationResult, TeacherBackend
 from teacher.catalogue import CatalogPrompt, Style
-from teacher.store import KnowledgeStore
+from teacher.store import TRUNCATED_REASON, KnowledgeStore, StoredRow
 
 
 def teacher_fingerprint(parts: dict[str, Any]) -> str:
@@ -30,6 +30,7 @@ def teacher_fingerprint(parts: dict[str, Any]) -> str:
 class PromptCounts:
     asked: int = 0
     answered: int = 0
+    truncated: int = 0  # answered, but cut off at max_tokens
     failed: int = 0
     skipped: int = 0
     prompt_tokens: int = 0
@@ -79,15 +80,26 @@ def _image_part(sample: Sample, images_dir: Path | None) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": f"data:image/jpeg;base64,{data}"}}
 
 
+def more_tokens(request: GenerationRequest, stored: StoredRow | None) -> GenerationRequest:
+    """The request again for an answer cut off at its token limit, with twice the room the
+    cut-off answer had (so each retry grows)."""
+    used = (stored.completion_tokens or 0) if stored is not None else 0
+    return dataclasses.replace(request, max_tokens=2 * max(request.max_tokens, used))
+
+
 def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teacher,
                store: KnowledgeStore, retry_failed: bool = False,
                values: dict[str, dict[str, str]] | None = None) -> PromptCounts:
-    """Ask `prompt` for every sample not yet in the store (failed ones too, with
-    `retry_failed`); `values` overrides the template values per sample id."""
+    """Ask `prompt` for every sample not yet in the store (with `retry_failed`, failed
+    ones too, and truncated ones with more tokens); `values` overrides the template values
+    per sample id."""
     version = prompt.version_hash(teacher.style)
     answered = store.answered_keys(teacher.fingerprint, prompt.id, version)
     failed = store.failed_keys(teacher.fingerprint, prompt.id, version)
-    todo = [s for s in samples if s.id not in answered and (retry_failed or s.id not in failed)]
+    truncated = store.truncated_keys(teacher.fingerprint, prompt.id, version) \
+        if retry_failed else set()
+    todo = [s for s in samples if s.id in truncated or
+            s.id not in answered and (retry_failed or s.id not in failed)]
     counts = PromptCounts(asked=len(todo), skipped=len(samples) - len(todo))
     if not todo:
         return counts
@@ -98,21 +110,26 @@ def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teache
         store.put(teacher.fingerprint, prompt.id, version, request.key, result)
         counts.prompt_tokens += result.prompt_tokens or 0
         counts.completion_tokens += result.completion_tokens or 0
-        if result.ok:
+        if result.ok and result.finish_reason == TRUNCATED_REASON:
+            counts.truncated += 1
+        elif result.ok:
             counts.answered += 1
         else:
             counts.failed += 1
             reason = (result.error or "").split(":")[0][:60]
             counts.errors[reason] = counts.errors.get(reason, 0) + 1
-        bar.set_postfix(failed=counts.failed)
+        bar.set_postfix(failed=counts.failed, truncated=counts.truncated)
         bar.update(1)
 
     requests = []
     try:
         for sample in todo:
             try:
-                requests.append(build_request(sample, prompt, teacher,
-                                              (values or {}).get(sample.id)))
+                request = build_request(sample, prompt, teacher, (values or {}).get(sample.id))
+                if sample.id in truncated:
+                    request = more_tokens(request, store.get(teacher.fingerprint, prompt.id,
+                                                             version, sample.id))
+                requests.append(request)
             except OSError as error:  # a missing or unreadable image fails its row, not the run
                 store_result(GenerationRequest(sample.id), GenerationResult(
                     error=f"image unreadable: {error.strerror or error}: {error.filename}"))
@@ -133,12 +150,14 @@ def _empty_is_failure(result: GenerationResult) -> GenerationResult:
 
 
 def summarize_counts(counts: dict[str, PromptCounts], seconds: float) -> dict[str, Any]:
-    """The closing summary of `cotpd teach`: prompts, tokens, failures, time, tokens/s."""
+    """The closing summary of `cotpd teach`: prompts, tokens, truncated answers, failures,
+    time, tokens/s."""
     tokens_out = sum(c.completion_tokens for c in counts.values())
     return {
         "prompts": {k: c.__dict__ for k, c in counts.items()},
         "asked": sum(c.asked for c in counts.values()),
         "answered": sum(c.answered for c in counts.values()),
+        "truncated": sum(c.truncated for c in counts.values()),
         "failed": sum(c.failed for c in counts.values()),
         "skipped_done": sum(c.skipped for c in counts.values()),
         "prompt_tokens": sum(c.prompt_tokens for c in counts.values()),

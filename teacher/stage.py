@@ -76,10 +76,12 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
             for prompt_id in order:
                 counts[prompt_id] = run_prompt(samples, catalogue[prompt_id], teacher, store,
                                                retry_failed=retry_failed)
-            answers = {p: store.texts(fingerprint, p, catalogue[p].version_hash(teacher.style))
+            keep = config.knowledge.truncated_answers == "keep"
+            answers = {p: store.texts(fingerprint, p, catalogue[p].version_hash(teacher.style),
+                                      truncated=keep)
                        for p in order}
-            summarize = _summarizer(samples, catalogue["summarize"], teacher, store, counts) \
-                if config.knowledge.summarize else None
+            summarize = _summarizer(samples, catalogue["summarize"], teacher, store, counts,
+                                    keep) if config.knowledge.summarize else None
             summary_extra = {}
         count_tokens, truncate = _token_tools(run_config)
         knowledge, knowledge_counts = assemble_knowledge(
@@ -98,14 +100,15 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
 
 
 def _summarizer(samples, prompt, teacher: Teacher, store: KnowledgeStore,
-                counts: dict[str, PromptCounts]):
+                counts: dict[str, PromptCounts], keep_truncated: bool):
     by_id = {s.id: s for s in samples}
 
     def summarize(long_texts: dict[str, str]) -> dict[str, str]:
         chosen = [by_id[key] for key in long_texts]
         values = {key: {"knowledge": text} for key, text in long_texts.items()}
         counts["summarize"] = run_prompt(chosen, prompt, teacher, store, values=values)
-        return store.texts(teacher.fingerprint, prompt.id, prompt.version_hash(teacher.style))
+        return store.texts(teacher.fingerprint, prompt.id, prompt.version_hash(teacher.style),
+                           truncated=keep_truncated)
 
     return summarize
 

@@ -3,6 +3,13 @@
 One SQLite file in WAL mode holds one row per (teacher fingerprint, prompt id, prompt
 version hash, sample key). Each answer is committed the moment it arrives, so a run killed at
 any point keeps everything it finished, and a re-run asks only for what is missing.
+
+A row is answered, truncated or failed. Truncated is an answer the teacher cut off at its
+token limit (`finish_reason` "length", error NULL): kept, as it is often most of the
+explanation, but counted apart, left out of the knowledge when the config says so, and asked
+again with more tokens by `--retry-failed`. It is read from the columns every store already
+has, so stores written before this distinction open unchanged and their cut-off rows count
+as truncated too.
 """
 
 from __future__ import annotations
@@ -53,6 +60,8 @@ ON CONFLICT (teacher, prompt_id, prompt_hash, sample_key) DO UPDATE SET
 WHERE answers.error IS NOT NULL OR excluded.error IS NULL
 """
 _KEY = "teacher = ? AND prompt_id = ? AND prompt_hash = ?"
+TRUNCATED_REASON = "length"  # OpenAI, vLLM and our transformers backend all say this
+_IS_TRUNCATED = f"(error IS NULL AND finish_reason = '{TRUNCATED_REASON}')"
 _WHO = "(? IS NULL OR a.teacher = ? OR t.name = ?)"  # a fingerprint or a teacher name
 
 
@@ -75,6 +84,10 @@ class StoredRow:
     @property
     def ok(self) -> bool:
         return self.error is None
+
+    @property
+    def truncated(self) -> bool:
+        return self.error is None and self.finish_reason == TRUNCATED_REASON
 
 
 Row = tuple[str, str, str, str, GenerationResult]
@@ -155,8 +168,12 @@ class KnowledgeStore:
             self._db.execute("COMMIT")
 
     def answered_keys(self, teacher: str, prompt_id: str, prompt_hash: str) -> set[str]:
-        """Sample keys with an answer: what a resumed run can skip."""
+        """Sample keys with an answer, whole or truncated: what a resumed run can skip."""
         return self._keys(teacher, prompt_id, prompt_hash, "error IS NULL")
+
+    def truncated_keys(self, teacher: str, prompt_id: str, prompt_hash: str) -> set[str]:
+        """Sample keys whose answer was cut off at the token limit."""
+        return self._keys(teacher, prompt_id, prompt_hash, _IS_TRUNCATED)
 
     def failed_keys(self, teacher: str, prompt_id: str, prompt_hash: str) -> set[str]:
         """Sample keys whose latest attempt failed (and never succeeded)."""
@@ -176,17 +193,23 @@ class KnowledgeStore:
             row = self._db.execute(sql, (teacher, prompt_id, prompt_hash, sample_key)).fetchone()
         return StoredRow(*row) if row else None
 
-    def texts(self, teacher: str, prompt_id: str, prompt_hash: str) -> dict[str, str]:
-        """Sample key -> answer text, for the augment stage."""
-        sql = f"SELECT sample_key, text FROM answers WHERE {_KEY} AND error IS NULL"
+    def texts(self, teacher: str, prompt_id: str, prompt_hash: str,
+              truncated: bool = True) -> dict[str, str]:
+        """Sample key -> answer text; `truncated=False` leaves cut-off answers out."""
+        keep = "error IS NULL" if truncated else f"error IS NULL AND NOT {_IS_TRUNCATED}"
+        sql = f"SELECT sample_key, text FROM answers WHERE {_KEY} AND {keep}"
         with self._lock:
             return dict(self._db.execute(sql, (teacher, prompt_id, prompt_hash)).fetchall())
 
     def summary(self, teacher: str | None = None) -> list[dict[str, Any]]:
-        """Counts and cost per teacher and prompt version; `teacher` is a fingerprint or name."""
+        """Counts (answered whole, truncated, failed) and cost per teacher and prompt
+        version; `teacher` is a fingerprint or name."""
         sql = f"""
             SELECT t.name AS teacher_name, a.teacher, a.prompt_id, a.prompt_hash,
-                SUM(a.error IS NULL) AS answered, SUM(a.error IS NOT NULL) AS failed,
+                SUM(a.error IS NULL AND a.finish_reason IS NOT '{TRUNCATED_REASON}')
+                    AS answered,
+                SUM(a.error IS NULL AND a.finish_reason IS '{TRUNCATED_REASON}') AS truncated,
+                SUM(a.error IS NOT NULL) AS failed,
                 COALESCE(SUM(a.prompt_tokens), 0) AS prompt_tokens,
                 COALESCE(SUM(a.completion_tokens), 0) AS completion_tokens,
                 AVG(CASE WHEN a.error IS NULL THEN a.latency_s END) AS mean_latency_s

@@ -5,6 +5,7 @@ what a vLLM server would see: the request bodies, the retries, the dropped conne
 Each request consumes one behaviour from the script (an empty script answers normally):
 
 - `"ok"`: answer; `"empty"`: answer with empty text; `"nousage"`: answer without `usage`;
+- `"length"`: an answer cut off at `max_tokens` (its first words, `finish_reason: "length"`);
 - `"500"` (any 3-digit status): that status with an OpenAI-style error body;
 - `"429:0.1"`: 429 with `Retry-After: 0.1`;
 - `"slow:3"`: sleep 3 s, then answer (the client may have given up by then);
@@ -132,8 +133,11 @@ class _Handler(BaseHTTPRequestHandler):
     def _answer(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
         prompt = _last_prompt(body)
         text = {"empty": "", "hostile": HOSTILE}.get(kind, f"answer to: {prompt[-20:]}")
+        if kind == "length":
+            text = " ".join(text.split()[:2])
         chat = self.path.endswith("/chat/completions")
-        choice: dict[str, Any] = {"index": 0, "finish_reason": "stop", "logprobs": None}
+        choice: dict[str, Any] = {"index": 0, "logprobs": None,
+                                  "finish_reason": "length" if kind == "length" else "stop"}
         if chat:
             choice["message"] = {"role": "assistant", "content": text}
         else:

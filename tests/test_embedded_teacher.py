@@ -28,7 +28,8 @@ def test_embedded_teacher_explains_a_few_samples(tmp_path: Path) -> None:
     prompt = load_catalogue()["noun"]
     with KnowledgeStore(tmp_path / "store.sqlite") as store:
         counts = run_prompt(samples, prompt, teacher, store)
-        assert (counts.answered, counts.failed) == (2, 0)
+        # 24 tokens may cut an answer off: kept, counted as truncated
+        assert (counts.answered + counts.truncated, counts.failed) == (2, 0)
         answers = store.texts(teacher.fingerprint, "noun", prompt.version_hash("completion"))
         assert set(answers) == {"a", "b"} and all(t.strip() for t in answers.values())
         assert all("Tweet:" not in t for t in answers.values())  # generation stopped in time

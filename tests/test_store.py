@@ -101,7 +101,8 @@ def test_summary_counts(store: KnowledgeStore) -> None:
     )
     rows = store.summary(FP)
     key = {"teacher_name": "qwen-a", "teacher": FP, "prompt_id": PID, "prompt_hash": PH}
-    counts = {"answered": 2, "failed": 1, "prompt_tokens": 20, "completion_tokens": 10}
+    counts = {"answered": 2, "truncated": 0, "failed": 1, "prompt_tokens": 20,
+              "completion_tokens": 10}
     assert rows == [key | counts | {"mean_latency_s": 2.0}]
     assert store.summary("qwen-a") == rows  # by name too
     every = store.summary()

@@ -34,4 +34,5 @@ def test_vllm_engine_answers_a_batch(tmp_path: Path) -> None:
                           labels=["O"] * 5, image_id=None) for i in range(8)]
     with KnowledgeStore(tmp_path / "store.sqlite") as store:
         counts = run_prompt(samples, load_catalogue()["noun"], teacher, store)
-    assert (counts.answered, counts.failed) == (8, 0)
+    # 24 tokens may cut an answer off: kept, counted as truncated
+    assert (counts.answered + counts.truncated, counts.failed) == (8, 0)
