@@ -166,7 +166,7 @@ def one_run(args: argparse.Namespace) -> None:
     if args.variant == "cpd":
         # The same encoder as a plain token classifier on the same words, batch size 64.
         plain = AutoModelForTokenClassification.from_pretrained(
-            _minilm(), num_labels=9).eval()
+            _minilm(), num_labels=9, local_files_only=True).eval()
         tokenizer = predictor.loaded.tokenizer
         words = [s.tokens for s in test]
         start = time.perf_counter()

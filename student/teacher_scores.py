@@ -67,9 +67,11 @@ def cache_key(teacher: str, data: str) -> str:
     return sha256_bytes(f"v{CACHE_VERSION}:{teacher}:{data}".encode())[:32]
 
 
-def load_teacher(teacher_dir: str | Path, labels: list[str]) -> LoadedStudent:
-    """A teacher must read knowledge and label with the student's label list."""
-    loaded = load_student(teacher_dir)
+def load_teacher(teacher_dir: str | Path, labels: list[str],
+                 trust_remote_code: bool = False) -> LoadedStudent:
+    """A teacher must read knowledge and label with the student's label list. Its folder's
+    own code runs only when the user's config says so (`student.trust_remote_code`)."""
+    loaded = load_student(teacher_dir, trust_remote_code=trust_remote_code)
     view = loaded.config.resolved_infer_view
     if view != "knowledge":
         raise CotpdError(f"{teacher_dir}: its inference view is {view!r}; a two-stage teacher "
@@ -166,8 +168,10 @@ def cached_scores(teacher: str, samples: Sequence[Sample], labels: list[str],
 
 
 def teacher_scores(teacher_dir: str | Path, samples: Sequence[Sample], labels: list[str],
-                   cache_dir: Path, batch_size: int = 64) -> TeacherScores:
+                   cache_dir: Path, batch_size: int = 64,
+                   trust_remote_code: bool = False) -> TeacherScores:
     """Scores of a trained teacher folder for `samples`, from the cache when it has them."""
     fingerprint = teacher_fingerprint(teacher_dir)
     return cached_scores(fingerprint, samples, labels, cache_dir,
-                         lambda: score(load_teacher(teacher_dir, labels), samples, batch_size))
+                         lambda: score(load_teacher(teacher_dir, labels, trust_remote_code),
+                                       samples, batch_size))

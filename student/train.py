@@ -292,7 +292,8 @@ def two_stage_scores(config: StudentConfig, task: str, train: list[Sample],
     cache_dir = config.distill.cache_dir or student_dir / "teacher_cache"
     samples = train + extra
     if config.distill.teacher is not None:
-        return teacher_scores(config.distill.teacher, samples, labels, cache_dir)
+        return teacher_scores(config.distill.teacher, samples, labels, cache_dir,
+                              trust_remote_code=config.trust_remote_code)
     folds = config.distill.folds
     teacher_config = fold_teacher_config(config)
     # Whatever shapes the teachers, not how this run resumes.
@@ -335,7 +336,7 @@ def cross_fitted_scores(config: StudentConfig, task: str, train: list[Sample],
                          folder / f"fold{fold}" / "checkpoints", seed + fold)
             save_student(model_dir, fitted.model, fitted.tokenizer, labels,
                          config_to_yaml(config))
-        teacher = load_teacher(model_dir, labels)
+        teacher = load_teacher(model_dir, labels, config.trust_remote_code)
         held = [i for i in range(len(train)) if fold_of[i] == fold]
         held += [len(train) + i for i in range(len(extra))] if fold == 0 else []
         for index, values in zip(held, score(teacher, [pool[i] for i in held]), strict=True):
