@@ -20,22 +20,14 @@ from corpus.lock import store_lock
 from corpus.prepare import prepare_dataset
 from corpus.records import Sample
 from corpus.registry import get_dataset
+from corpus.run_files import RunFiles
 from teacher.catalogue import load_catalogue
 from teacher.config import TeacherConfig
 from teacher.runner import Teacher
-from teacher.stage import teacher_dir
 from teacher.store import KnowledgeStore
 
 if TYPE_CHECKING:
     from pipeline.config import RunConfig
-
-AUGMENT_DIR = "augment"
-AUGMENTED_FILE = "train.jsonl"
-
-
-def augmented_path(run_dir: Path) -> Path:
-    return run_dir / AUGMENT_DIR / AUGMENTED_FILE
-
 
 def require_augment(run_config: RunConfig) -> AugmentConfig:
     if run_config.augment is None:
@@ -78,7 +70,7 @@ def augment_run(run_config: RunConfig, run_dir: Path,
         raise CotpdError("augment.times: every type is 0, so there is nothing to augment; "
                          "set augment.times.style/entity/image, or remove the augment section")
     teacher = teacher or _build_teacher(run_config, teacher_config)
-    store_path = teacher_config.store or teacher_dir(run_dir) / "store.sqlite"
+    store_path = teacher_config.store or RunFiles(run_dir).store
     counts = {kind: TypeCounts() for kind in ("style", "entity", "image")}
     made: dict[str, list[Sample]] = {kind: [] for kind in counts}
     extra: dict[str, Any] = {}
@@ -96,7 +88,7 @@ def augment_run(run_config: RunConfig, run_dir: Path,
                                          teacher, store, counts["image"])
     lines = [_line(sample, kind, teacher.fingerprint) for kind, samples in made.items()
              for sample in samples]
-    atomic_write_text(augmented_path(run_dir), "".join(lines))
+    atomic_write_text(RunFiles(run_dir).augmented, "".join(lines))
     summary = {"teacher": teacher_config.name, "fingerprint": teacher.fingerprint,
                "store": str(store_path), "train_samples": len(train), "sources": len(sources),
                "times": config.times.model_dump(), "written": len(lines),
@@ -104,7 +96,7 @@ def augment_run(run_config: RunConfig, run_dir: Path,
                          if getattr(config.times, kind)},
                **extra, "wall_seconds": round(time.perf_counter() - start, 2),
                "fingerprints": prepared.fingerprints}
-    atomic_write_text(run_dir / AUGMENT_DIR / "summary.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(RunFiles(run_dir).augment_summary, json.dumps(summary, indent=2) + "\n")
     return summary
 
 
@@ -114,15 +106,3 @@ def _line(sample: Sample, kind: str, fingerprint: str) -> str:
     if kind == "image":
         provenance["image"] = "generated"
     return json.dumps({**sample.to_dict(), "provenance": provenance}, ensure_ascii=False) + "\n"
-
-
-def read_augmented(run_config: RunConfig, run_dir: Path) -> list[Sample] | None:
-    """The augmented training samples when the config has an augment section (None when it
-    has none); a missing file is an error that names the command to run."""
-    if run_config.augment is None:
-        return None
-    path = augmented_path(run_dir)
-    if not path.is_file():
-        raise CotpdError(f"{path} is missing: the config has an augment section, so run "
-                         "`cotpd augment CONFIG` (with the same --set options) before training")
-    return read_samples_jsonl(path)

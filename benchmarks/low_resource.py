@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> None:
     if not args.report:
         import torch
 
-        from pipeline.offline import set_offline_switches
+        from corpus.offline import set_offline_switches
 
         set_offline_switches()
         torch.set_num_threads(args.threads)

@@ -17,3 +17,16 @@ def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:
         while chunk := handle.read(chunk_size):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def weights_fingerprint(folder: Path) -> str:
+    """A hash of the model's config and weight index (cheap, yet changes with the weights)."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "model.safetensors.index.json", "generation_config.json"):
+        path = folder / name
+        if path.is_file():
+            digest.update(path.read_bytes())
+    weights = sorted(folder.glob("*.safetensors"))
+    for path in weights:  # size and name stand in for the bytes of multi-GB shards
+        digest.update(f"{path.name}:{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]

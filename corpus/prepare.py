@@ -13,6 +13,7 @@ from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, write_samples_jsonl
 from corpus.fingerprint import sha256_file
 from corpus.registry import SPLITS, get_dataset, read_split_file, split_path
+from corpus.run_files import RunFiles
 from corpus.stats import split_stats
 
 REPORT_NAME = "report.json"
@@ -44,7 +45,7 @@ def prepare_dataset(config: DataConfig, run_dir: Path) -> PrepareResult:
     fingerprints = {str(path): sha256_file(path) for path in paths.values()}
     if config.label_map:  # the renames change the samples, so they are part of the key
         fingerprints["label_map"] = json.dumps(config.label_map, sort_keys=True)
-    data_dir = run_dir / "data"
+    data_dir = RunFiles(run_dir).data_dir
     report_path = data_dir / REPORT_NAME
     if report_path.is_file():
         previous = json.loads(report_path.read_text(encoding="utf-8"))

@@ -12,6 +12,7 @@ import sys
 import click
 
 from corpus.errors import CotpdError
+from corpus.offline import set_offline_switches
 from pipeline.cli_augment import augment
 from pipeline.cli_caption import caption
 from pipeline.cli_data import data
@@ -23,7 +24,6 @@ from pipeline.cli_student import train
 from pipeline.cli_study import study
 from pipeline.cli_teacher import store, teach
 from pipeline.doctor import doctor
-from pipeline.offline import set_offline_switches
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from corpus.lock import run_dir_lock
+from corpus.run_files import RunFiles
 from pipeline.config import load_run_config
 from pipeline.rundir import write_provenance
 
@@ -18,7 +19,7 @@ from pipeline.rundir import write_provenance
 def augment(config: Path, overrides: tuple[str, ...]) -> None:
     """Augment the training split (style, entity with factual check, image) with the
     teacher; answers already in the teacher's store are not asked again."""
-    from augment.stage import AUGMENT_DIR, augment_run, augmented_path
+    from augment.stage import augment_run
 
     run_config = load_run_config(config, list(overrides))
     run_dir = run_config.run.directory
@@ -29,5 +30,5 @@ def augment(config: Path, overrides: tuple[str, ...]) -> None:
         drops = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "none"
         click.echo(f"{kind}: {counts['asked']} asked, {counts['kept']} kept; dropped: {drops}")
     click.echo(f"{summary['written']} augmented samples from {summary['sources']} training "
-               f"samples in {summary['wall_seconds']} s -> {augmented_path(run_dir)} "
-               f"(summary: {run_dir / AUGMENT_DIR / 'summary.json'})")
+               f"samples in {summary['wall_seconds']} s -> {RunFiles(run_dir).augmented} "
+               f"(summary: {RunFiles(run_dir).augment_summary})")

@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from corpus.lock import run_dir_lock
+from corpus.run_files import RunFiles
 from pipeline.config import RunConfig, load_run_config
 from pipeline.rundir import write_provenance
 
@@ -48,17 +49,16 @@ def headline_table(metrics: dict) -> str:
 def run_command(config: Path, overrides: tuple[str, ...], data_root: Path | None,
                 only: str | None) -> None:
     """Every stage of CONFIG in order; finished work is skipped, so a re-run continues."""
-    from pipeline.evaluate_stage import METRICS_FILE, REPORT_FILE
     from pipeline.stages import run_stages
 
     run_config = load_with_data_root(config, overrides, data_root)
     run_dir = run_config.run.directory
     stages = [s.strip() for s in only.split(",") if s.strip()] if only else None
     run_stages(run_config, run_dir, stages, echo=click.echo)
-    metrics_path = run_dir / METRICS_FILE
+    metrics_path = RunFiles(run_dir).metrics
     if metrics_path.is_file() and (stages is None or "evaluate" in stages):
         metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
-        click.echo(f"\nreport: {run_dir / REPORT_FILE}\n{headline_table(metrics)}")
+        click.echo(f"\nreport: {RunFiles(run_dir).report}\n{headline_table(metrics)}")
 
 
 @click.command("evaluate")
@@ -68,11 +68,11 @@ def run_command(config: Path, overrides: tuple[str, ...], data_root: Path | None
 def evaluate_command(config: Path, overrides: tuple[str, ...], data_root: Path | None) -> None:
     """Predict dev and test with the run's student (its inference view), score them, and write
     metrics.json, report.md and plots into the run directory."""
-    from pipeline.evaluate_stage import REPORT_FILE, evaluate_run
+    from pipeline.evaluate_stage import evaluate_run
 
     run_config = load_with_data_root(config, overrides, data_root)
     run_dir = run_config.run.directory
     with run_dir_lock(run_dir):
         metrics = evaluate_run(run_config, run_dir)
         write_provenance(run_dir, "evaluate", run_config, metrics["fingerprints"]["data"])
-    click.echo(f"report: {run_dir / REPORT_FILE}\n{headline_table(metrics)}")
+    click.echo(f"report: {RunFiles(run_dir).report}\n{headline_table(metrics)}")

@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from corpus.lock import run_dir_lock
+from corpus.run_files import RunFiles
 from pipeline.config import load_run_config
 from pipeline.rundir import write_provenance
 
@@ -20,7 +21,6 @@ from pipeline.rundir import write_provenance
 def teach(config: Path, overrides: tuple[str, ...], retry_failed: bool) -> None:
     """The teacher stage: CoT explanations for every sample into the store (answers already
     stored are skipped), then the student's knowledge file."""
-    from teacher.stage import KNOWLEDGE_FILE, teacher_dir
     from teacher.stage import teach as run_teach
 
     run_config = load_run_config(config, list(overrides))
@@ -35,7 +35,7 @@ def teach(config: Path, overrides: tuple[str, ...], retry_failed: bool) -> None:
                f"tokens in, {summary['completion_tokens']} out in {summary['wall_seconds']} s "
                f"({summary['completion_tokens_per_second']} tokens/s)")
     click.echo(f"knowledge: {json.dumps(summary['knowledge'])} -> "
-               f"{teacher_dir(run_dir) / KNOWLEDGE_FILE}")
+               f"{RunFiles(run_dir).knowledge}")
     if summary["failed"] or summary["truncated"]:
         click.echo("some prompts failed or were cut off: `cotpd teach CONFIG --retry-failed` "
                    "asks them again (the cut-off ones with twice the tokens)", err=True)

@@ -18,11 +18,11 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from augment.config import AugmentConfig
+from caption.config import CaptionConfig
 from corpus.config import DataConfig
 from corpus.errors import CotpdError
 from corpus.schema import StrictModel
 from student.config import StudentConfig
-from teacher.caption_config import CaptionConfig
 from teacher.config import TeacherConfig
 
 

@@ -13,10 +13,10 @@ import click
 
 from corpus.embedded_models import resolve_model_path
 from corpus.errors import CotpdError
+from corpus.offline import OFFLINE_SWITCHES, set_offline_switches
 from corpus.registry import SPLITS, get_dataset, split_path
 from corpus.schema import model_paths
 from pipeline.config import load_run_config
-from pipeline.offline import OFFLINE_SWITCHES, set_offline_switches
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ from corpus.fingerprint import sha256_file
 from corpus.mnre import write_mnre
 from corpus.prepare import prepare_dataset
 from corpus.registry import get_dataset
+from corpus.run_files import RunFiles, attach_run_context
 from corpus.schema import config_to_yaml
 from eval.error_analysis import (
     entity_type_confusion,
@@ -36,10 +37,6 @@ from pipeline.rundir import git_commit
 if TYPE_CHECKING:
     from pipeline.config import RunConfig
 
-METRICS_FILE = "metrics.json"
-REPORT_FILE = "report.md"
-
-
 def _read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
 
@@ -47,12 +44,13 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 def stage_costs(run_dir: Path) -> dict[str, dict[str, Any]]:
     """Seconds and tokens of each stage that left a summary in the run directory."""
     costs: dict[str, dict[str, Any]] = {}
-    caption = _read_json(run_dir / "captions" / "summary.json")
+    files = RunFiles(run_dir)
+    caption = _read_json(files.captions_summary)
     if caption:
         costs["caption"] = {"seconds": caption.get("wall_seconds"),
                             "notes": f"{caption.get('ok')} ok, {caption.get('failed')} failed, "
                                      f"{caption.get('skipped_done')} already done"}
-    teach = _read_json(run_dir / "teacher" / "summary.json")
+    teach = _read_json(files.teacher_summary)
     if teach:
         costs["teach"] = {"seconds": teach.get("wall_seconds"),
                           "tokens_in": teach.get("prompt_tokens"),
@@ -62,7 +60,7 @@ def stage_costs(run_dir: Path) -> dict[str, dict[str, Any]]:
         totals = _store_totals(teach)
         if totals:
             costs["teach (store total)"] = totals
-    augment = _read_json(run_dir / "augment" / "summary.json")
+    augment = _read_json(files.augment_summary)
     if augment:
         types = augment.get("types", {})
         costs["augment"] = {
@@ -71,7 +69,7 @@ def stage_costs(run_dir: Path) -> dict[str, dict[str, Any]]:
                               for t in types.values()),
             "notes": f"{augment.get('written', 0)} written of "
                      f"{sum(t.get('asked', 0) for t in types.values())} asked"}
-    train = _read_json(run_dir / "student" / "train_report.json")
+    train = _read_json(files.train_report)
     if train:
         costs["train"] = {"seconds": round(train.get("train_seconds") or 0.0, 2),
                           "notes": f"{train.get('steps')} steps, "
@@ -99,10 +97,10 @@ def _store_totals(teach: dict[str, Any]) -> dict[str, Any] | None:
 def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> dict[str, Any]:
     """Predict, score and report; returns the metrics (also `<run>/metrics.json`)."""
     from student.predict import StudentPredictor
-    from student.train import attach_context_files
 
     began = time.perf_counter()
-    model_dir = run_dir / "student" / "model"
+    files = RunFiles(run_dir)
+    model_dir = files.student_model
     if not (model_dir / "student.json").is_file():
         raise CotpdError(f"{model_dir}: no trained student here; run `cotpd train CONFIG` first")
     if run_config.student is None:
@@ -111,10 +109,10 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
     prepared = prepare_dataset(run_config.data, run_dir)
     splits = {name: read_samples_jsonl(prepared.data_dir / f"{name}.jsonl")
               for name in ("dev", "test") if name in prepared.report["splits"]}
-    attach_context_files(run_config.student, splits, run_dir)
+    context = run_config.student.context
+    attach_run_context(splits, run_dir, context.captions, context.knowledge)
     predictor = StudentPredictor.load(model_dir, batch_size=batch_size)
-    eval_dir = run_dir / "eval"
-    eval_dir.mkdir(parents=True, exist_ok=True)
+    files.eval_dir.mkdir(parents=True, exist_ok=True)
     scores, predictions = {}, {}
     for name, samples in splits.items():
         predicted = predictor.predict_samples(samples)
@@ -123,12 +121,12 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
         if spec.task == "mner":
             for sample, labels in zip(written, predicted, strict=True):
                 sample.labels = labels
-            write_conll(eval_dir / f"{name}.conll", written)
+            write_conll(files.predictions(name, "conll"), written)
             scores[name] = mner_scores([s.labels for s in samples], predicted).to_dict()
         else:
             for sample, relation in zip(written, predicted, strict=True):
                 sample.relation = relation
-            write_mnre(eval_dir / f"{name}.txt", written)
+            write_mnre(files.predictions(name, "txt"), written)
             scores[name] = mre_scores([s.relation for s in samples], predicted).to_dict()
     headline_split = "test" if "test" in splits else "dev"
     gold_samples, predicted = splits[headline_split], predictions[headline_split]
@@ -138,7 +136,7 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
     else:
         confusion = relation_confusion([s.relation for s in gold_samples], predicted)
         worst = worst_mre_errors(gold_samples, predicted)
-    teach_summary = _read_json(run_dir / "teacher" / "summary.json")
+    teach_summary = _read_json(files.teacher_summary)
     student = run_config.student
     micro = scores[headline_split]["micro"]
     metrics: dict[str, Any] = {
@@ -164,14 +162,14 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
     per_label_key = "per_type" if spec.task == "mner" else "per_relation"
     plots = [bar_chart({split: {k: 100 * v["f1"] for k, v in s[per_label_key].items()}
                         for split, s in scores.items()},
-                       run_dir / "plots" / "per_type_f1.png",
+                       files.plots_dir / "per_type_f1.png",
                        f"{run_config.data.dataset}: F1 per type")]
     metrics["stages"] = stage_costs(run_dir)
     metrics["stages"]["evaluate"] = {"seconds": round(time.perf_counter() - began, 2),
                                      "notes": f"{sum(len(s) for s in splits.values())} "
                                               "sentences predicted"}
     metrics["plots"] = [str(p.relative_to(run_dir)) for p in plots]
-    atomic_write_text(run_dir / METRICS_FILE, json.dumps(metrics, indent=2) + "\n")
-    atomic_write_text(run_dir / REPORT_FILE,
+    atomic_write_text(files.metrics, json.dumps(metrics, indent=2) + "\n")
+    atomic_write_text(files.report,
                       render_report(metrics, confusion, worst, metrics["plots"]))
     return metrics

@@ -14,6 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from corpus.files import atomic_write_text
+from corpus.run_files import RunFiles
 from corpus.schema import config_to_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +47,8 @@ def write_provenance(run_dir: Path, stage: str, config: BaseModel,
     The manifest is per stage, so stages run on different machines keep their own record.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(run_dir / "config.resolved.yaml", config_to_yaml(config))
+    files = RunFiles(run_dir)
+    atomic_write_text(files.resolved_config, config_to_yaml(config))
     manifest = {
         "stage": stage,
         "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -57,7 +59,7 @@ def write_provenance(run_dir: Path, stage: str, config: BaseModel,
         "data_fingerprints": fingerprints,
         "packages": package_versions(),
     }
-    path = run_dir / "manifests" / f"{stage}.json"
+    path = files.manifest(stage)
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_text(path, json.dumps(manifest, indent=2) + "\n")
     return path

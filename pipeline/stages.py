@@ -18,12 +18,12 @@ from corpus.errors import CotpdError
 from corpus.files import atomic_write_text
 from corpus.fingerprint import sha256_file
 from corpus.lock import run_dir_lock
+from corpus.run_files import RunFiles
 from corpus.schema import config_to_yaml
 from pipeline.config import RunConfig
 from pipeline.rundir import write_provenance
 
 STAGES = ("caption", "teach", "augment", "train", "evaluate")
-INPUTS_FILE = "pipeline_inputs.json"
 
 
 def planned_stages(run_config: RunConfig) -> list[str]:
@@ -46,24 +46,25 @@ def _file_digest(path: Path) -> str | None:
 
 def train_inputs(run_config: RunConfig, run_dir: Path) -> dict[str, Any]:
     """What a trained student depends on: its config and the files other stages wrote."""
+    files = RunFiles(run_dir)
     return {"config": hashlib.sha256(config_to_yaml(run_config).encode()).hexdigest(),
-            "knowledge": _file_digest(run_dir / "teacher" / "knowledge.jsonl"),
-            "captions": _file_digest(run_dir / "captions" / "captions.jsonl"),
-            "augmented": _file_digest(run_dir / "augment" / "train.jsonl")}
+            "knowledge": _file_digest(files.knowledge),
+            "captions": _file_digest(files.captions),
+            "augmented": _file_digest(files.augmented)}
 
 
 def student_is_current(run_config: RunConfig, run_dir: Path) -> bool:
-    student_dir = run_dir / "student"
-    recorded = student_dir / INPUTS_FILE
-    if not (student_dir / "model" / "student.json").is_file() or not recorded.is_file():
+    files = RunFiles(run_dir)
+    recorded = files.train_inputs
+    if not (files.student_model / "student.json").is_file() or not recorded.is_file():
         return False
     return json.loads(recorded.read_text(encoding="utf-8")) == train_inputs(run_config, run_dir)
 
 
 def _caption(run_config: RunConfig, run_dir: Path) -> str:
-    from teacher.captioning import caption_stage
+    from caption.stage import caption_stage
 
-    summary = caption_stage(run_config, run_dir, run_config.caption)
+    summary = caption_stage(run_config.caption, run_config.data, run_dir)
     if summary["written"]:
         write_provenance(run_dir, "caption", run_config, summary["fingerprints"])
         return (f"{summary['ok']} ok, {summary['failed']} failed, {summary['skipped_done']} "
@@ -103,7 +104,7 @@ def _train(run_config: RunConfig, run_dir: Path) -> str:
 
     result = train_student(run_config, run_dir)
     write_provenance(run_dir, "train", run_config, result.report["fingerprints"])
-    atomic_write_text(run_dir / "student" / INPUTS_FILE,
+    atomic_write_text(RunFiles(run_dir).train_inputs,
                       json.dumps(train_inputs(run_config, run_dir), indent=2) + "\n")
     return f"dev F1 {100 * result.dev_metrics.get('eval_f1', 0.0):.2f}"
 
@@ -142,5 +143,5 @@ def run_stages(run_config: RunConfig, run_dir: Path, only: Sequence[str] | None 
             outcome = RUNNERS[stage](run_config, run_dir)
             times[stage] = round(time.perf_counter() - began, 2)
             echo(f"[{stage}] {outcome} ({times[stage]} s)")
-        atomic_write_text(run_dir / "pipeline_times.json", json.dumps(times, indent=2) + "\n")
+        atomic_write_text(RunFiles(run_dir).pipeline_times, json.dumps(times, indent=2) + "\n")
     return times

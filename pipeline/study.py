@@ -22,6 +22,7 @@ from pydantic import Field
 
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.run_files import RunFiles
 from corpus.schema import StrictModel, config_to_yaml
 from eval.knowledge_quality import knowledge_quality
 from eval.plots import bar_chart
@@ -34,7 +35,6 @@ from pipeline.config import (
     load_yaml_with_base,
     validate,
 )
-from pipeline.evaluate_stage import METRICS_FILE
 from pipeline.stages import STAGES, run_stages
 
 
@@ -120,7 +120,7 @@ def metric_value(metrics: dict[str, Any], name: str) -> float | None:
 
 
 def _finished(run_config: RunConfig) -> dict[str, Any] | None:
-    path = run_config.run.directory / METRICS_FILE
+    path = RunFiles(run_config.run.directory).metrics
     if not path.is_file():
         return None
     metrics = json.loads(path.read_text(encoding="utf-8"))
@@ -134,12 +134,12 @@ def _cell_quality(run_config: RunConfig) -> dict[str, Any] | None:
     from teacher.store import KnowledgeStore
 
     run_dir = run_config.run.directory
-    summary_path = run_dir / "teacher" / "summary.json"
-    knowledge_path = run_dir / "teacher" / "knowledge.jsonl"
+    files = RunFiles(run_dir)
+    summary_path, knowledge_path = files.teacher_summary, files.knowledge
     if not summary_path.is_file() or not knowledge_path.is_file():
         return None
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    samples = [s for path in sorted((run_dir / "data").glob("*.jsonl"))
+    samples = [s for path in sorted(files.data_dir.glob("*.jsonl"))
                for s in read_samples_jsonl(path)]
     attach_context(samples, None, load_knowledge_files([knowledge_path]))
     with KnowledgeStore(Path(summary["store"])) as store:

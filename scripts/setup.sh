@@ -33,7 +33,7 @@ if [ "${1:-}" = "lavis" ]; then
   stamp="$venv/.cotpd-lavis-stamp"
   want=$(printf '%s\n' "${lavis[@]}" "${light[@]}" | cat - pyproject.toml | sha256sum | cut -d' ' -f1)
   if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
-     "$venv/bin/python" -c 'import lavis.models, teacher.lavis_worker' 2>/dev/null; then
+     "$venv/bin/python" -c 'import lavis.models, caption.lavis_worker' 2>/dev/null; then
     echo "setup.sh: $venv is up to date"; exit 0
   fi
   [ -x "$venv/bin/python" ] || "${PYTHON:-python3.11}" -m venv "$venv"

@@ -19,8 +19,6 @@ from transformers import (
     set_seed,
 )
 
-from augment.stage import read_augmented
-from corpus.context_files import attach_context, load_knowledge_files
 from corpus.embedded_models import resolve_model_path
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
@@ -29,6 +27,7 @@ from corpus.model_folder import check_model_folder
 from corpus.prepare import prepare_dataset
 from corpus.records import Sample
 from corpus.registry import get_dataset
+from corpus.run_files import RunFiles, attach_run_context, read_augmented
 from corpus.schema import config_to_yaml
 from corpus.unlabelled import read_unlabelled
 from student.config import StudentConfig
@@ -49,7 +48,6 @@ from student.trainer import (
     make_compute_metrics,
 )
 from student.views import MARKERS, ViewBuilder
-from teacher.captioning import captions_for_stage
 
 if TYPE_CHECKING:
     from pipeline.config import RunConfig
@@ -60,24 +58,6 @@ class TrainResult:
     model_dir: Path
     dev_metrics: dict[str, float]
     report: dict[str, Any]
-
-
-def knowledge_files(config: StudentConfig, run_dir: Path) -> list[Path]:
-    """The configured knowledge files, else what the teach stage wrote into the run."""
-    if config.context.knowledge:
-        return list(config.context.knowledge)
-    written = run_dir / "teacher" / "knowledge.jsonl"
-    return [written] if written.is_file() else []
-
-
-def attach_context_files(config: StudentConfig, splits: dict[str, list],
-                         run_dir: Path) -> dict[str, Any]:
-    """Captions and knowledge from files, counted per split (nothing dropped silently)."""
-    captions = captions_for_stage(config.context.captions, run_dir)
-    files = knowledge_files(config, run_dir)
-    knowledge = load_knowledge_files(files) if files else None
-    return {name: attach_context(samples, captions, knowledge).to_dict()
-            for name, samples in splits.items()}
 
 
 def require_context(config: StudentConfig, train: list) -> None:
@@ -202,11 +182,12 @@ def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
     data_dir = prepared.data_dir
     train = read_samples_jsonl(data_dir / "train.jsonl")
     dev = read_samples_jsonl(data_dir / "dev.jsonl")
-    augmented = read_augmented(run_config, run_dir)  # None: no augment section
+    augmented = read_augmented(run_dir, run_config.augment is not None)  # None: no section
     extra = read_unlabelled_for(config, spec.task, data_dir, dev)
     splits = {"train": train, "dev": dev, **({"augment": augmented} if augmented else {}),
               **({"unlabelled": extra} if extra else {})}
-    context_report = attach_context_files(config, splits, run_dir)
+    context_report = attach_run_context(splits, run_dir, config.context.captions,
+                                        config.context.knowledge)
     if augmented:  # augmented samples may have no knowledge: counted, then trained on
         context_report["augment"]["without_knowledge"] = sum(
             1 for s in augmented if not s.context.knowledge)
@@ -215,17 +196,17 @@ def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
     renames = run_config.data.label_map  # e.g. OTHER -> MISC in cross-domain runs
     registered = list(dict.fromkeys(renames.get(t, t) for t in spec.labels or []))
     labels = label_list(spec.task, registered or None, train)
-    student_dir = run_dir / "student"
+    files = RunFiles(run_dir)
     taught = train + extra
     flags = [False] * len(train) + [True] * len(extra)
     scores = None
     if config.two_stage:
-        scores = two_stage_scores(config, spec.task, train, dev, extra, labels, student_dir, seed)
-    fitted = fit(config, spec.task, taught, dev, labels, student_dir / "checkpoints", seed,
+        scores = two_stage_scores(config, spec.task, train, dev, extra, labels, files, seed)
+    fitted = fit(config, spec.task, taught, dev, labels, files.checkpoints, seed,
                  scores.logprobs if scores else None, flags if extra else None)
     trainer = fitted.trainer
     dev_metrics = trainer.evaluate()
-    model_dir = student_dir / "model"
+    model_dir = files.student_model
     report = {
         "variant": config.variant, "train_view": config.train_view,
         "distill_view": config.distill_view, "infer_view": config.resolved_infer_view,
@@ -244,7 +225,7 @@ def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
         save_student(model_dir, fitted.model, fitted.tokenizer, labels,
                      config_to_yaml(run_config), state_dict=state_dict,
                      recipe=report["recipe"])
-        atomic_write_text(student_dir / "train_report.json", json.dumps(report, indent=2) + "\n")
+        atomic_write_text(files.train_report, json.dumps(report, indent=2) + "\n")
     return TrainResult(model_dir, dev_metrics, report)
 
 
@@ -286,10 +267,10 @@ def read_unlabelled_for(config: StudentConfig, task: str, data_dir: Path,
 
 def two_stage_scores(config: StudentConfig, task: str, train: list[Sample],
                      dev: list[Sample], extra: list[Sample], labels: list[str],
-                     student_dir: Path, seed: int) -> TeacherScores:
+                     files: RunFiles, seed: int) -> TeacherScores:
     """The cached teacher distributions for train + extra: from the given teacher folder,
     or from K cross-fitted teachers trained here (each scores the fold it did not see)."""
-    cache_dir = config.distill.cache_dir or student_dir / "teacher_cache"
+    cache_dir = config.distill.cache_dir or files.teacher_cache
     samples = train + extra
     if config.distill.teacher is not None:
         return teacher_scores(config.distill.teacher, samples, labels, cache_dir,

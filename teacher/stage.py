@@ -13,7 +13,7 @@ from corpus.files import atomic_write_text, read_samples_jsonl
 from corpus.lock import store_lock
 from corpus.prepare import prepare_dataset
 from corpus.registry import get_dataset
-from teacher.captioning import captions_for_stage
+from corpus.run_files import RunFiles, read_captions
 from teacher.catalogue import load_catalogue
 from teacher.config import TeacherConfig
 from teacher.import_backend import (
@@ -29,13 +29,6 @@ from teacher.store import KnowledgeStore
 if TYPE_CHECKING:
     from pipeline.config import RunConfig
 
-KNOWLEDGE_FILE = "knowledge.jsonl"
-
-
-def teacher_dir(run_dir: Path) -> Path:
-    return run_dir / "teacher"
-
-
 def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
           teacher: Teacher | None = None) -> dict[str, Any]:
     """Run the configured explanation prompts and write the knowledge file; returns the
@@ -45,11 +38,11 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
     prepared = prepare_dataset(run_config.data, run_dir)
     samples = [s for split in prepared.report["splits"]
                for s in read_samples_jsonl(prepared.data_dir / f"{split}.jsonl")]
-    captions = captions_for_stage(config.captions, run_dir)
+    captions = read_captions(run_dir, config.captions)
     if captions is not None:
         attach_context(samples, captions, None)
-    out_dir = teacher_dir(run_dir)
-    store_path = config.store or out_dir / "store.sqlite"
+    files = RunFiles(run_dir)
+    store_path = config.store or files.store
     start = time.perf_counter()
     counts: dict[str, PromptCounts] = {}
     with store_lock(store_path), KnowledgeStore(store_path) as store:
@@ -89,13 +82,13 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
             truncate)
     lines = [json.dumps({"id": s.id, "img_id": s.image_id, "knowledge": knowledge[s.id]},
                         ensure_ascii=False) for s in samples if s.id in knowledge]
-    atomic_write_text(out_dir / KNOWLEDGE_FILE, "".join(line + "\n" for line in lines))
+    atomic_write_text(files.knowledge, "".join(line + "\n" for line in lines))
     summary = {"teacher": config.name, "fingerprint": fingerprint, "backend": config.backend,
                "store": str(store_path), "samples": len(samples),
                **summarize_counts(counts, time.perf_counter() - start),
                "knowledge": dict(knowledge_counts), **summary_extra,
                "fingerprints": prepared.fingerprints}
-    atomic_write_text(out_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
+    atomic_write_text(files.teacher_summary, json.dumps(summary, indent=2) + "\n")
     return summary
 
 

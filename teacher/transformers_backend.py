@@ -7,7 +7,6 @@ as soon as it stops (`teacher.greedy_decoding`); sampling goes through `model.ge
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -16,22 +15,10 @@ from typing import Any
 import torch
 from transformers import AutoModelForCausalLM
 
+from corpus.fingerprint import weights_fingerprint
 from corpus.model_folder import check_model_folder
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
 from teacher.greedy_decoding import greedy_generate
-
-
-def weights_fingerprint(folder: Path) -> str:
-    """A hash of the model's config and weight index (cheap, yet changes with the weights)."""
-    digest = hashlib.sha256()
-    for name in ("config.json", "model.safetensors.index.json", "generation_config.json"):
-        path = folder / name
-        if path.is_file():
-            digest.update(path.read_bytes())
-    weights = sorted(folder.glob("*.safetensors"))
-    for path in weights:  # size and name stand in for the bytes of multi-GB shards
-        digest.update(f"{path.name}:{path.stat().st_size}".encode())
-    return digest.hexdigest()[:16]
 
 
 class TransformersBackend:

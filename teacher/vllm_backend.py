@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from corpus.errors import CotpdError
+from corpus.fingerprint import weights_fingerprint
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
-from teacher.transformers_backend import weights_fingerprint
 
 
 class VLLMBackend:

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from augment.stage import read_augmented
 from corpus.errors import CotpdError
+from corpus.run_files import read_augmented
 from pipeline.config import ConfigError, load_run_config
 
 REPO = Path(__file__).resolve().parent.parent
@@ -46,8 +46,9 @@ def test_the_low_resource_base_config_validates() -> None:
 def test_training_with_an_augment_section_needs_the_augmented_file(tmp_path: Path) -> None:
     config = load_run_config(DEMO, ["augment.times.style=1"])
     with pytest.raises(CotpdError, match=r"augment/train\.jsonl is missing.*cotpd augment"):
-        read_augmented(config, tmp_path)
-    assert read_augmented(load_run_config(DEMO), tmp_path) is None
+        read_augmented(tmp_path, config.augment is not None)
+    assert load_run_config(DEMO).augment is None
+    assert read_augmented(tmp_path, expected=False) is None
 
 
 def test_an_augment_section_with_nothing_to_do_is_an_error(tmp_path: Path) -> None:

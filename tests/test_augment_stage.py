@@ -7,8 +7,9 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from augment.stage import augment_run, augmented_path
+from augment.stage import augment_run
 from corpus.files import read_samples_jsonl
+from corpus.run_files import RunFiles
 from pipeline.config import load_run_config
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback
 from teacher.runner import Teacher, teacher_fingerprint
@@ -73,7 +74,7 @@ def test_counts_add_up_and_every_sample_carries_its_provenance(tmp_path: Path) -
     assert sum(entity["factual_answers"].values()) == entity["asked"] - entity["dropped"].get(
         "no_entity", 0) - entity["dropped"].get("no_candidate", 0)
     assert image["kept"] == 12
-    lines = [json.loads(line) for line in augmented_path(run_config.run.directory).open()]
+    lines = [json.loads(line) for line in RunFiles(run_config.run.directory).augmented.open()]
     assert len(lines) == summary["written"] == sum(c["kept"] for c in summary["types"].values())
     train_ids = {s.id for s in read_samples_jsonl(tmp_path / "demo_mner" / "data" /
                                                   "train.jsonl")}
@@ -85,7 +86,7 @@ def test_counts_add_up_and_every_sample_carries_its_provenance(tmp_path: Path) -
         if provenance["augmentation"] == "image":
             assert provenance["image"] == "generated"
             assert line["context"]["caption"].startswith("a photo about")
-    samples = read_samples_jsonl(augmented_path(run_config.run.directory))
+    samples = read_samples_jsonl(RunFiles(run_config.run.directory).augmented)
     assert len(samples) == len(lines)
     asked = len(backend.asked)
     again = augment_run(run_config, run_config.run.directory, teacher=teacher)
@@ -106,7 +107,7 @@ def test_zero_shot_names_are_deduplicated_and_not_training_names(tmp_path: Path)
     assert zero_shot["refused"]["in_training_set"] >= 1  # Marco Delgado is a training name
     assert zero_shot["refused"]["duplicate"] >= 1
     assert zero_shot["names"] and all(n == 2 for n in zero_shot["names"].values())
-    samples = read_samples_jsonl(augmented_path(run_config.run.directory))
+    samples = read_samples_jsonl(RunFiles(run_config.run.directory).augmented)
     assert samples
     for sample in samples:
         text = " ".join(sample.tokens)

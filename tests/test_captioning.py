@@ -12,14 +12,16 @@ import pytest
 from click.testing import CliRunner
 from PIL import Image
 
+from caption import captioners, images, stage
+from caption.captioners import FileCaptioner
+from caption.config import CaptionConfig
+from caption.stage import caption_stage
 from corpus.context_files import load_captions
 from corpus.errors import DataFormatError
 from corpus.registry import get_dataset, read_split
+from corpus.run_files import RunFiles, ok_captions
 from pipeline.cli_caption import caption, load_caption_configs
 from pipeline.config import ConfigError, RunConfig
-from teacher import captioning
-from teacher.caption_config import CaptionConfig
-from teacher.captioning import FileCaptioner, caption_stage, captions_for_run, ok_captions
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_IMAGES = 150
@@ -132,9 +134,9 @@ def test_transformers_backend_bad_images_and_resume(tiny_blip2: Path, tmp_path: 
     run_dir = tmp_path / "run"
     config = CaptionConfig(backend="transformers", model=str(tiny_blip2), batch_size=4,
                            max_new_tokens=4, max_image_pixels=1_000_000)
-    summary = caption_stage(run_config, run_dir, config)
-    output = captions_for_run(run_dir)
-    assert output is not None and summary["output"] == str(output)
+    summary = caption_stage(config, run_config.data, run_dir)
+    output = RunFiles(run_dir).captions
+    assert output.is_file() and summary["output"] == str(output)
     records = lines_by_id(output)
     assert sorted(records) == sorted(EXPECTED)
     for image_id, (status, reason) in EXPECTED.items():
@@ -152,20 +154,20 @@ def test_transformers_backend_bad_images_and_resume(tiny_blip2: Path, tmp_path: 
     def no_model(*args, **kwargs):
         raise AssertionError("a finished run must not load the model")
 
-    monkeypatch.setattr(captioning, "Blip2Captioner", no_model)
-    again = caption_stage(run_config, run_dir, config)
+    monkeypatch.setattr(stage, "Blip2Captioner", no_model)
+    again = caption_stage(config, run_config.data, run_dir)
     assert (again["skipped_done"], again["ok"], again["failed"]) == (11, 0, 0)
     assert output.read_text().count("\n") == 11
 
     monkeypatch.undo()
     *kept, last = output.read_bytes().splitlines(keepends=True)
     output.write_bytes(b"".join(kept) + last[: len(last) // 2])  # a run killed mid-write
-    resumed = caption_stage(run_config, run_dir, config)
+    resumed = caption_stage(config, run_config.data, run_dir)
     assert resumed["recovered_partial_line"] is True
     assert resumed["skipped_done"] == 10 and resumed["ok"] + resumed["failed"] == 1
     assert all(len(v) == 1 for v in lines_by_id(output).values()) and len(lines_by_id(output)) == 11
 
-    retried = caption_stage(run_config, run_dir, config, retry_failed=True)
+    retried = caption_stage(config, run_config.data, run_dir, retry_failed=True)
     assert (retried["retried_failed"], retried["failed"], retried["skipped_done"]) == (5, 5, 6)
     assert all(len(v) == 1 for v in lines_by_id(output).values())
 
@@ -173,7 +175,7 @@ def test_transformers_backend_bad_images_and_resume(tiny_blip2: Path, tmp_path: 
 def test_legacy_folder_without_image_tokens(tmp_path: Path) -> None:
     folder = build_tiny_blip2(tmp_path / "legacy", legacy=True)
     write_images(tmp_path / "images")
-    captioner = captioning.Blip2Captioner(folder, CaptionConfig(backend="transformers",
+    captioner = captioners.Blip2Captioner(folder, CaptionConfig(backend="transformers",
                                           model=str(folder), prompt="a photo of"),
                                           tmp_path / "images")
     outcomes = captioner.run(captioner.prepare(["rgb_jpg", "rgba_png", "zero_bytes"]))
@@ -185,8 +187,8 @@ def test_pillow_decompression_bomb_is_refused(tmp_path: Path,
                                               monkeypatch: pytest.MonkeyPatch) -> None:
     Image.new("RGB", (40, 40)).save(tmp_path / "bomb.png")
     monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # Pillow's own limit, below ours
-    outcome = captioning.open_rgb(tmp_path / "bomb.png", max_pixels=10**9)
-    assert isinstance(outcome, captioning.Outcome) and outcome.reason == "too large"
+    outcome = images.open_rgb(tmp_path / "bomb.png", max_pixels=10**9)
+    assert isinstance(outcome, images.Outcome) and outcome.reason == "too large"
 
 
 def test_file_backend_on_demo(tmp_path: Path) -> None:
@@ -197,18 +199,18 @@ def test_file_backend_on_demo(tmp_path: Path) -> None:
     source.write_text("".join(f"{i}.jpg :a photo of {i}\n" for i in ids[2:]))
     run_config = RunConfig.model_validate({"data": {"dataset": "demo_mner"}})
     config = CaptionConfig(backend="file", file=source, output=tmp_path / "out.jsonl")
-    summary = caption_stage(run_config, tmp_path / "run", config)
+    summary = caption_stage(config, run_config.data, tmp_path / "run")
     assert (summary["ok"], summary["failed"]) == (DEMO_IMAGES - 2, 2)
     assert summary["failed_reasons"] == {"not in captions file": 2}
     records = lines_by_id(tmp_path / "out.jsonl")
     assert records[ids[5]][0]["caption"] == f"a photo of {ids[5]}"
     assert records[ids[0]][0]["status"] == "failed"
     assert records[ids[5]][0]["params"]["sha256"] and records[ids[5]][0]["backend"] == "file"
-    assert captions_for_run(tmp_path / "run") is None  # not at the default place
+    assert not RunFiles(tmp_path / "run").captions.exists()  # not at the default place
     lines = (tmp_path / "out.jsonl").read_text().splitlines(keepends=True)
     (tmp_path / "out.jsonl").write_text("".join([lines[0], "{not json\n", *lines[1:]]))
     with pytest.raises(DataFormatError, match="out.jsonl:2"):  # edited by hand: say where
-        caption_stage(run_config, tmp_path / "run", config)
+        caption_stage(config, run_config.data, tmp_path / "run")
 
 
 @pytest.mark.shared_data

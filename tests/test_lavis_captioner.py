@@ -17,13 +17,13 @@ from click.testing import CliRunner
 from pydantic import ValidationError
 from test_captioning import EXPECTED, lines_by_id, write_dataset
 
+from caption.config import LAVIS_FILE_KEYS, CaptionConfig, LavisConfig
+from caption.lavis_files import LavisFileMissing, check_lavis_files
+from caption.stage import caption_stage
 from corpus.errors import CotpdError
 from corpus.registry import get_dataset
 from pipeline.cli_caption import caption, load_caption_configs
 from pipeline.config import ConfigError, RunConfig
-from teacher.caption_config import LAVIS_FILE_KEYS, CaptionConfig, LavisConfig
-from teacher.captioning import caption_stage
-from teacher.lavis_files import LavisFileMissing, check_lavis_files
 
 REPO = Path(__file__).resolve().parent.parent
 LAVIS_PYTHON = REPO / ".venv-lavis" / "bin" / "python"
@@ -113,18 +113,18 @@ def test_main_env_checks_files_and_interpreter_before_starting(tmp_path: Path) -
     run_dir = tmp_path / "run"
     broken = CaptionConfig(backend="lavis", lavis={**files, "llm": str(tmp_path / "x")})
     with pytest.raises(LavisFileMissing, match="caption.lavis.llm"):
-        caption_stage(demo_run(tmp_path), run_dir, broken)
+        caption_stage(broken, demo_run(tmp_path).data, run_dir)
     no_python = CaptionConfig(backend="lavis",
                               lavis={**files, "python": str(tmp_path / "py")})
     with pytest.raises(CotpdError, match=r"caption.lavis.python: .*py does not exist.*"
                        "scripts/setup.sh lavis"):
-        caption_stage(demo_run(tmp_path), run_dir, no_python)
+        caption_stage(no_python, demo_run(tmp_path).data, run_dir)
     assert not run_dir.exists()  # nothing prepared before the checks
 
 
 def test_worker_needs_no_torch_and_reports_a_missing_lavis(tmp_path: Path) -> None:
     # The main environment imports the worker module; torch and lavis stay out of it.
-    check = ("import sys, teacher.lavis_worker, teacher.lavis_files, teacher.caption_config; "
+    check = ("import sys, caption.lavis_worker, caption.lavis_files, caption.config; "
              "print(sorted(m for m in ('torch', 'lavis', 'transformers') if m in sys.modules))")
     found = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True,
                            cwd=REPO, check=True)
@@ -134,7 +134,7 @@ def test_worker_needs_no_torch_and_reports_a_missing_lavis(tmp_path: Path) -> No
                                                    "python": sys.executable})
     with pytest.raises(CotpdError, match=r"^caption.lavis.python: .* cannot import lavis; "
                        "build it with `bash scripts/setup.sh lavis`"):
-        caption_stage(demo_run(tmp_path), tmp_path / "run", config)
+        caption_stage(config, demo_run(tmp_path).data, tmp_path / "run")
 
 
 # --- in .venv-lavis -----------------------------------------------------------------------

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from harness import DEMO_CONFIG, REPO, ServerProcess, cotpd_command, teach_args
 
-from pipeline.offline import OFFLINE_SWITCHES
+from corpus.offline import OFFLINE_SWITCHES
 
 GUARD = Path(__file__).resolve().parent / "netguard"
 

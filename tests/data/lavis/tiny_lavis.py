@@ -108,10 +108,10 @@ def build(out: Path) -> dict[str, str]:
     from lavis.processors.blip_processors import BlipImageEvalProcessor
     from PIL import Image
 
-    from teacher.caption_config import LavisConfig
-    from teacher.captioning import open_rgb
-    from teacher.lavis_files import LavisFiles
-    from teacher.lavis_local import local_lavis_model_type
+    from caption.config import LavisConfig
+    from caption.images import open_rgb
+    from caption.lavis_files import LavisFiles
+    from caption.lavis_local import local_lavis_model_type
 
     _bert(out / "bert-base-uncased")
     _opt(out / "opt")

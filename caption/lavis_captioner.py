@@ -10,11 +10,11 @@ from pathlib import Path
 
 from PIL import Image, ImageFile
 
+from caption.captioners import Blip2Captioner
+from caption.config import CaptionConfig
+from caption.lavis_files import check_lavis_files, lavis_fingerprint
+from caption.lavis_local import local_lavis_model_type
 from corpus.errors import CotpdError, shorten
-from teacher.caption_config import CaptionConfig
-from teacher.captioning import Blip2Captioner
-from teacher.lavis_files import check_lavis_files, lavis_fingerprint
-from teacher.lavis_local import local_lavis_model_type
 
 
 class LavisCaptioner(Blip2Captioner):

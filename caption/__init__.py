@@ -1,0 +1,1 @@
+"""The caption stage: images -> one caption per image, with provenance."""

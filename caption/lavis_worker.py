@@ -1,0 +1,53 @@
+"""The LAVIS environment's side of the caption stage: `python -m caption.lavis_worker
+REQUEST.json RESULT.json` runs the stage there (started by caption.lavis_env) and writes its
+summary, or the error a user can act on, to RESULT.json."""
+
+from __future__ import annotations
+
+import json
+import sys
+import warnings
+from pathlib import Path
+from typing import Any
+
+from caption.config import CaptionConfig
+from caption.lavis_env import SETUP_HINT, lavis_importable
+from caption.stage import caption_stage
+from corpus.config import DataConfig
+from corpus.errors import CotpdError
+from corpus.files import atomic_write_text
+from corpus.offline import set_offline_switches
+
+
+def _run(request: dict[str, Any]) -> dict[str, Any]:
+    if not lavis_importable():  # else caption_stage would start another worker, and so on
+        raise CotpdError(f"caption.lavis.python: {sys.executable} cannot import lavis; "
+                         f"{SETUP_HINT}")
+    config = CaptionConfig.model_validate(request["caption"])
+    data = DataConfig.model_validate(request["data"])
+    return caption_stage(config, data, Path(request["run_dir"]),
+                         retry_failed=request["retry_failed"])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m caption.lavis_worker REQUEST.json RESULT.json`: the summary, or the error
+    a user can act on, goes to RESULT.json."""
+    request_path, result_path = (Path(a) for a in (sys.argv[1:] if argv is None else argv))
+    set_offline_switches()  # before LAVIS imports transformers
+    # LAVIS 1.0.2 and its pins predate torch 2.14: their deprecation notices ask nothing of
+    # a user, and would bury the progress bar.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    try:
+        result, code = {"summary": _run(json.loads(request_path.read_text("utf-8")))}, 0
+    except CotpdError as error:
+        result, code = {"error": str(error)}, 2
+    except OSError as error:  # an unreadable folder, a full disk: as the cotpd command says it
+        where = f": {error.filename}" if error.filename else ""
+        result, code = {"error": f"{error.strerror or error}{where}"}, 2
+    atomic_write_text(result_path, json.dumps(result) + "\n")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,113 @@
+"""The caption stage: each image of a run's samples -> one JSONL line with its caption and
+provenance. Resumable (ids already written are skipped), and a bad image is recorded as
+`failed` with its reason, never a crash."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from caption.captioners import Blip2Captioner, Captioner, FileCaptioner
+from caption.config import CaptionConfig
+from corpus.config import DataConfig
+from corpus.context_files import normalise_image_id
+from corpus.embedded_models import resolve_model_path
+from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.prepare import prepare_dataset
+from corpus.registry import get_dataset
+from corpus.run_files import RunFiles, read_caption_records
+
+
+def build_captioner(config: CaptionConfig, images_dir: Path) -> Captioner:
+    if config.backend == "file":
+        return FileCaptioner(Path(str(config.file)))
+    if config.backend == "lavis":  # only where lavis imports: see caption_stage
+        from caption.lavis_captioner import LavisCaptioner
+
+        return LavisCaptioner(config, images_dir)
+    return Blip2Captioner(resolve_model_path(str(config.model), "caption.model"), config,
+                          images_dir)
+
+
+def _resume(path: Path, retry_failed: bool) -> tuple[set[str], bool, int]:
+    """Ids already in the output; a partial last line (a killed run) is dropped, and with
+    `retry_failed` so are the failed records. Returns (done, recovered, dropped)."""
+    data = path.read_bytes() if path.is_file() else b""
+    recovered = bool(data) and not data.endswith(b"\n")
+    records = read_caption_records(path, data[: data.rfind(b"\n") + 1].decode("utf-8"))
+    kept = [r for r in records if not retry_failed or r.get("status") == "ok"]
+    if recovered or len(kept) < len(records):
+        atomic_write_text(path, "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept))
+    return {normalise_image_id(r["img_id"]) for r in kept}, recovered, len(records) - len(kept)
+
+
+def _append(handle: Any, records: list[dict[str, Any]]) -> None:
+    """Whole lines, on disk before the next batch: a kill leaves at most a partial last
+    line, which the next start drops."""
+    handle.write("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records).encode())
+    handle.flush()
+    os.fsync(handle.fileno())
+
+
+def caption_stage(config: CaptionConfig, data: DataConfig, run_dir: Path,
+                  retry_failed: bool = False, captioner: Captioner | None = None) -> dict:
+    """Caption every image of the run's samples into the output JSONL; returns the summary
+    (also `<run>/captions/summary.json`). `captioner` overrides the configured backend."""
+    if config.backend == "none" and captioner is None:
+        return {"backend": "none", "written": False, "fingerprints": {},
+                "message": "caption.backend is none: no captions written"}
+    if config.backend == "lavis" and captioner is None:
+        from caption.lavis_env import caption_in_lavis_env, lavis_importable
+
+        if not lavis_importable():  # the main environment: the stage runs in LAVIS's own
+            return caption_in_lavis_env(config, data, run_dir, retry_failed)
+    start = time.perf_counter()
+    prepared = prepare_dataset(data, run_dir)
+    ids = list(dict.fromkeys(
+        normalise_image_id(s.image_id) for split in prepared.report["splits"]
+        for s in read_samples_jsonl(prepared.data_dir / f"{split}.jsonl") if s.image_id))
+    output = config.output or RunFiles(run_dir).captions
+    output.parent.mkdir(parents=True, exist_ok=True)
+    done, recovered, dropped = _resume(output, retry_failed)
+    todo = [i for i in ids if i not in done]
+    spec = get_dataset(data.dataset)
+    images_dir = spec.directory_under(data.data_root) / (spec.images or "images")
+    if todo and captioner is None:  # a finished run never loads the model
+        captioner = build_captioner(config, images_dir)
+    counts: Counter[str] = Counter()
+    began = time.perf_counter()  # the rate is the captioning's own, not the model loading's
+    batches = [todo[i:i + config.batch_size] for i in range(0, len(todo), config.batch_size)]
+    with open(output, "ab") as handle, ThreadPoolExecutor(max_workers=1) as ahead, \
+            tqdm(total=len(todo), desc="caption", unit="img", dynamic_ncols=True) as bar:
+        pending = ahead.submit(captioner.prepare, batches[0]) if batches else None
+        for index, batch in enumerate(batches):
+            loaded = pending.result()
+            if index + 1 < len(batches):  # decode the next batch while this one generates
+                pending = ahead.submit(captioner.prepare, batches[index + 1])
+            records = [{"img_id": image_id, "caption": o.caption or "",
+                        "status": "failed" if o.reason else "ok", "reason": o.reason,
+                        "detail": o.detail, "backend": captioner.name, "model": captioner.source,
+                        "params": captioner.params}
+                       for image_id, o in zip(batch, captioner.run(loaded), strict=True)]
+            _append(handle, records)
+            counts.update(r["reason"] or "ok" for r in records)
+            bar.update(len(batch))
+    seconds, ok = time.perf_counter() - began, counts.pop("ok", 0)
+    summary = {"backend": captioner.name if captioner else config.backend,
+               "model": captioner.source if captioner else str(config.model or config.file),
+               "output": str(output), "written": True, "images": len(ids), "ok": ok,
+               "failed": sum(counts.values()), "failed_reasons": dict(sorted(counts.items())),
+               "skipped_done": len(ids) - len(todo), "retried_failed": dropped,
+               "recovered_partial_line": recovered,
+               "wall_seconds": round(time.perf_counter() - start, 2),
+               "captions_per_second": round(len(todo) / seconds, 2) if todo else 0.0,
+               "config": config.model_dump(mode="json"), "fingerprints": prepared.fingerprints}
+    atomic_write_text(RunFiles(run_dir).captions_summary, json.dumps(summary, indent=2) + "\n")
+    return summary
