@@ -8,12 +8,13 @@ import json
 import random
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from augment.config import AugmentConfig
 from augment.counts import TypeCounts
 from augment.entity import entity_copies
 from augment.rewrite import image_copies, style_copies
+from corpus.config import DataConfig
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
 from corpus.lock import store_lock
@@ -26,14 +27,12 @@ from teacher.config import TeacherConfig
 from teacher.runner import Teacher
 from teacher.store import KnowledgeStore
 
-if TYPE_CHECKING:
-    from pipeline.config import RunConfig
 
-def require_augment(run_config: RunConfig) -> AugmentConfig:
-    if run_config.augment is None:
+def require_augment(config: AugmentConfig | None) -> AugmentConfig:
+    if config is None:
         raise CotpdError("the config has no augment section: add `augment:` with times, e.g. "
                          "--set augment.times.style=1")
-    return run_config.augment
+    return config
 
 
 def choose_sources(train: list[Sample], config: AugmentConfig) -> list[Sample]:
@@ -44,24 +43,23 @@ def choose_sources(train: list[Sample], config: AugmentConfig) -> list[Sample]:
     return [s for i, s in enumerate(train) if i in chosen]
 
 
-def _build_teacher(run_config: RunConfig, config: TeacherConfig) -> Teacher:
+def _build_teacher(data: DataConfig, config: TeacherConfig) -> Teacher:
     if config.backend == "import":
         raise CotpdError("teacher.backend 'import' answers no prompts: augmentation needs a "
                          "teacher model (embedded, transformers, openai or vllm)")
     from teacher.factory import build_teacher
 
-    spec = get_dataset(run_config.data.dataset)
-    images = spec.directory_under(run_config.data.data_root) / (spec.images or "images")
+    spec = get_dataset(data.dataset)
+    images = spec.directory_under(data.data_root) / (spec.images or "images")
     return build_teacher(config, images_dir=images)
 
 
-def augment_run(run_config: RunConfig, run_dir: Path,
-                teacher: Teacher | None = None) -> dict[str, Any]:
+def augment_run(augment: AugmentConfig | None, teacher_config: TeacherConfig, data: DataConfig,
+                run_dir: Path, teacher: Teacher | None = None) -> dict[str, Any]:
     """Augment the training split as configured; returns the summary. `teacher` overrides
-    the backend built from the config (tests, benchmarks)."""
-    config = require_augment(run_config)
-    teacher_config = run_config.teacher or TeacherConfig()
-    prepared = prepare_dataset(run_config.data, run_dir)
+    the backend built from `teacher_config` (tests, benchmarks)."""
+    config = require_augment(augment)
+    prepared = prepare_dataset(data, run_dir)
     train = read_samples_jsonl(prepared.data_dir / "train.jsonl")  # only train is augmented
     sources = choose_sources(train, config)
     catalogue = load_catalogue(teacher_config.prompt_files)
@@ -69,7 +67,7 @@ def augment_run(run_config: RunConfig, run_dir: Path,
     if not any(config.times.model_dump().values()):
         raise CotpdError("augment.times: every type is 0, so there is nothing to augment; "
                          "set augment.times.style/entity/image, or remove the augment section")
-    teacher = teacher or _build_teacher(run_config, teacher_config)
+    teacher = teacher or _build_teacher(data, teacher_config)
     store_path = teacher_config.store or RunFiles(run_dir).store
     counts = {kind: TypeCounts() for kind in ("style", "entity", "image")}
     made: dict[str, list[Sample]] = {kind: [] for kind in counts}

@@ -100,12 +100,12 @@ def subset_root(size: int, args: argparse.Namespace) -> Path:
 
 
 def run_cell(size: int, times: int, args: argparse.Namespace, teacher_cache: dict) -> dict:
-    from augment.stage import augment_run
     from corpus.registry import get_dataset, read_split
     from eval.metrics import mner_scores
     from pipeline.config import load_run_config
+    from pipeline.sections import augment as augment_run
+    from pipeline.sections import train as train_student
     from student.predict import StudentPredictor
-    from student.train import train_student
 
     name = f"seed{args.seed}_n{size}_k{times}"
     overrides = [f"run.output_dir={args.work_dir / 'runs'}", f"run.name={name}",

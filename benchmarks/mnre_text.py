@@ -43,7 +43,7 @@ def main() -> None:
         import torch
 
         from pipeline.config import load_run_config
-        from student.train import train_student
+        from pipeline.sections import train as train_student
 
         torch.set_num_threads(args.threads)
         run_config = load_run_config(REPO / "configs" / "mnre.yaml", [

@@ -99,8 +99,8 @@ def one_run(args: argparse.Namespace) -> None:
     from corpus.context_files import attach_context, load_captions, load_knowledge_files
     from eval.metrics import mner_scores
     from pipeline.config import load_run_config
+    from pipeline.sections import train as train_student
     from student.predict import StudentPredictor
-    from student.train import train_student
 
     torch.set_num_threads(args.threads)
     data = Path(args.data_root)

@@ -8,6 +8,7 @@ import click
 
 from corpus.lock import run_dir_lock
 from corpus.run_files import RunFiles
+from pipeline import sections
 from pipeline.config import load_run_config
 from pipeline.rundir import write_provenance
 
@@ -19,12 +20,10 @@ from pipeline.rundir import write_provenance
 def augment(config: Path, overrides: tuple[str, ...]) -> None:
     """Augment the training split (style, entity with factual check, image) with the
     teacher; answers already in the teacher's store are not asked again."""
-    from augment.stage import augment_run
-
     run_config = load_run_config(config, list(overrides))
     run_dir = run_config.run.directory
     with run_dir_lock(run_dir):
-        summary = augment_run(run_config, run_dir)
+        summary = sections.augment(run_config, run_dir)
         write_provenance(run_dir, "augment", run_config, summary["fingerprints"])
     for kind, counts in summary["types"].items():
         drops = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "none"

@@ -8,6 +8,7 @@ import click
 
 from caption.config import CaptionConfig
 from corpus.lock import run_dir_lock
+from pipeline import sections
 from pipeline.config import RunConfig, load_run_config
 from pipeline.rundir import write_provenance
 
@@ -26,13 +27,10 @@ def load_caption_configs(path: Path, overrides: list[str]) -> tuple[RunConfig, C
 def caption(config: Path, overrides: tuple[str, ...], retry_failed: bool) -> None:
     """The caption stage: one caption per image of the run's samples, with provenance
     (images already captioned are skipped; a bad image is recorded, never fatal)."""
-    from caption.stage import caption_stage
-
-    run_config, caption_config = load_caption_configs(config, list(overrides))
+    run_config, _ = load_caption_configs(config, list(overrides))
     run_dir = run_config.run.directory
     with run_dir_lock(run_dir):
-        summary = caption_stage(caption_config, run_config.data, run_dir,
-                                retry_failed=retry_failed)
+        summary = sections.caption(run_config, run_dir, retry_failed=retry_failed)
         if summary["written"]:
             write_provenance(run_dir, "caption", run_config, summary["fingerprints"])
     if not summary["written"]:

@@ -10,6 +10,7 @@ import click
 
 from corpus.errors import CotpdError
 from corpus.lock import run_dir_lock
+from pipeline import sections
 from pipeline.config import load_run_config
 from pipeline.rundir import write_provenance
 
@@ -21,8 +22,6 @@ from pipeline.rundir import write_provenance
 def train(config: Path, overrides: tuple[str, ...]) -> None:
     """Train the student of CONFIG (model selection on dev F1 only); resumes from the last
     checkpoint of an interrupted run."""
-    from student.train import train_student  # torch and transformers load only when needed
-
     run_config = load_run_config(config, list(overrides))
     if run_config.student is None:
         raise CotpdError(f"{config}: no 'student' section; add one (see configs/demo_mner.yaml)")
@@ -30,7 +29,7 @@ def train(config: Path, overrides: tuple[str, ...]) -> None:
     rank = int(os.environ.get("RANK", "0"))  # under torchrun/deepspeed, rank 0 reports
     # Ranks are processes of one training: rank 0 holds the run's lock for all of them.
     with run_dir_lock(run_dir) if rank == 0 else contextlib.nullcontext():
-        result = train_student(run_config, run_dir)
+        result = sections.train(run_config, run_dir)  # torch loads only here
         if rank != 0:
             return
         write_provenance(run_dir, "train", run_config, result.report["fingerprints"])

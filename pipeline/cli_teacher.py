@@ -9,6 +9,7 @@ import click
 
 from corpus.lock import run_dir_lock
 from corpus.run_files import RunFiles
+from pipeline import sections
 from pipeline.config import load_run_config
 from pipeline.rundir import write_provenance
 
@@ -21,12 +22,10 @@ from pipeline.rundir import write_provenance
 def teach(config: Path, overrides: tuple[str, ...], retry_failed: bool) -> None:
     """The teacher stage: CoT explanations for every sample into the store (answers already
     stored are skipped), then the student's knowledge file."""
-    from teacher.stage import teach as run_teach
-
     run_config = load_run_config(config, list(overrides))
     run_dir = run_config.run.directory
     with run_dir_lock(run_dir):
-        summary = run_teach(run_config, run_dir, retry_failed=retry_failed)
+        summary = sections.teach(run_config, run_dir, retry_failed=retry_failed)
         write_provenance(run_dir, "teach", run_config, summary["fingerprints"])
     click.echo(f"teacher {summary['teacher']} ({summary['backend']}, {summary['fingerprint']}): "
                f"{summary['answered']} answered, {summary['failed']} failed, "

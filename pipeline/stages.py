@@ -20,6 +20,7 @@ from corpus.fingerprint import sha256_file
 from corpus.lock import run_dir_lock
 from corpus.run_files import RunFiles
 from corpus.schema import config_to_yaml
+from pipeline import sections
 from pipeline.config import RunConfig
 from pipeline.rundir import write_provenance
 
@@ -62,9 +63,7 @@ def student_is_current(run_config: RunConfig, run_dir: Path) -> bool:
 
 
 def _caption(run_config: RunConfig, run_dir: Path) -> str:
-    from caption.stage import caption_stage
-
-    summary = caption_stage(run_config.caption, run_config.data, run_dir)
+    summary = sections.caption(run_config, run_dir)
     if summary["written"]:
         write_provenance(run_dir, "caption", run_config, summary["fingerprints"])
         return (f"{summary['ok']} ok, {summary['failed']} failed, {summary['skipped_done']} "
@@ -73,9 +72,7 @@ def _caption(run_config: RunConfig, run_dir: Path) -> str:
 
 
 def _teach(run_config: RunConfig, run_dir: Path) -> str:
-    from teacher.stage import teach
-
-    summary = teach(run_config, run_dir)
+    summary = sections.teach(run_config, run_dir)
     write_provenance(run_dir, "teach", run_config, summary["fingerprints"])
     if "import" in summary:
         done = ", ".join(f"{n} {what}" for what, n in summary["import"].items())
@@ -87,9 +84,7 @@ def _teach(run_config: RunConfig, run_dir: Path) -> str:
 
 
 def _augment(run_config: RunConfig, run_dir: Path) -> str:
-    from augment.stage import augment_run
-
-    summary = augment_run(run_config, run_dir)
+    summary = sections.augment(run_config, run_dir)
     write_provenance(run_dir, "augment", run_config, summary.get("fingerprints", {}))
     types = summary.get("types", {})
     asked = sum(t.get("asked", 0) for t in types.values())
@@ -100,9 +95,7 @@ def _augment(run_config: RunConfig, run_dir: Path) -> str:
 def _train(run_config: RunConfig, run_dir: Path) -> str:
     if student_is_current(run_config, run_dir):
         return "the student of these inputs is already trained; kept"
-    from student.train import train_student
-
-    result = train_student(run_config, run_dir)
+    result = sections.train(run_config, run_dir)
     write_provenance(run_dir, "train", run_config, result.report["fingerprints"])
     atomic_write_text(RunFiles(run_dir).train_inputs,
                       json.dumps(train_inputs(run_config, run_dir), indent=2) + "\n")

@@ -8,7 +8,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from transformers import (
@@ -19,6 +19,7 @@ from transformers import (
     set_seed,
 )
 
+from corpus.config import DataConfig
 from corpus.embedded_models import resolve_model_path
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
@@ -48,9 +49,6 @@ from student.trainer import (
     make_compute_metrics,
 )
 from student.views import MARKERS, ViewBuilder
-
-if TYPE_CHECKING:
-    from pipeline.config import RunConfig
 
 
 @dataclass
@@ -95,7 +93,7 @@ def training_arguments(config: StudentConfig, output_dir: Path, seed: int) -> Tr
     bf16 = (cuda and torch.cuda.is_bf16_supported()) if train.bf16 == "auto" else train.bf16
     checkpointing = cuda if train.gradient_checkpointing == "auto" else train.gradient_checkpointing
     strategy = "steps" if train.eval_steps else "epoch"
-    return TrainingArguments(
+    settings: dict[str, Any] = dict(
         output_dir=str(output_dir),
         learning_rate=train.learning_rate,
         weight_decay=train.weight_decay,
@@ -127,6 +125,12 @@ def training_arguments(config: StudentConfig, output_dir: Path, seed: int) -> Tr
         disable_tqdm=False,
         use_cpu=not cuda,
     )
+    settings.update(train.model_extra or {})  # any other TrainingArguments field, as set
+    try:
+        return TrainingArguments(**settings)
+    except (ValueError, TypeError) as error:  # a value TrainingArguments refuses
+        raise CotpdError(f"student.train: transformers' TrainingArguments refused the "
+                         f"settings: {error}") from None
 
 
 @dataclass
@@ -171,29 +175,30 @@ def fit(config: StudentConfig, task: str, train: list[Sample], dev: list[Sample]
                   output.metrics.get("train_samples_per_second"), last, dict(builder.counts))
 
 
-def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
-    config = run_config.student
-    if config is None:
-        raise ValueError("the config has no student section")
-    seed = run_config.run.seed
+def train_student(config: StudentConfig, data: DataConfig, run_dir: Path, seed: int,
+                  augmented: bool = False, run_config_yaml: str | None = None) -> TrainResult:
+    """Train on the prepared splits with the run's captions and knowledge (and its augmented
+    samples when `augmented`); `run_config_yaml`, the whole resolved config, is saved with
+    the model (the student's section alone when None)."""
     set_seed(seed)
-    spec = get_dataset(run_config.data.dataset)
-    prepared = prepare_dataset(run_config.data, run_dir)
+    spec = get_dataset(data.dataset)
+    prepared = prepare_dataset(data, run_dir)
     data_dir = prepared.data_dir
     train = read_samples_jsonl(data_dir / "train.jsonl")
     dev = read_samples_jsonl(data_dir / "dev.jsonl")
-    augmented = read_augmented(run_dir, run_config.augment is not None)  # None: no section
+    augmented_samples = read_augmented(run_dir, augmented)  # None: not asked for
     extra = read_unlabelled_for(config, spec.task, data_dir, dev)
-    splits = {"train": train, "dev": dev, **({"augment": augmented} if augmented else {}),
+    splits = {"train": train, "dev": dev,
+              **({"augment": augmented_samples} if augmented_samples else {}),
               **({"unlabelled": extra} if extra else {})}
     context_report = attach_run_context(splits, run_dir, config.context.captions,
                                         config.context.knowledge)
-    if augmented:  # augmented samples may have no knowledge: counted, then trained on
+    if augmented_samples:  # augmented samples may have no knowledge: counted, then trained on
         context_report["augment"]["without_knowledge"] = sum(
-            1 for s in augmented if not s.context.knowledge)
-        train = train + augmented
+            1 for s in augmented_samples if not s.context.knowledge)
+        train = train + augmented_samples
     require_context(config, train)
-    renames = run_config.data.label_map  # e.g. OTHER -> MISC in cross-domain runs
+    renames = data.label_map  # e.g. OTHER -> MISC in cross-domain runs
     registered = list(dict.fromkeys(renames.get(t, t) for t in spec.labels or []))
     labels = label_list(spec.task, registered or None, train)
     files = RunFiles(run_dir)
@@ -223,7 +228,7 @@ def train_student(run_config: RunConfig, run_dir: Path) -> TrainResult:
                   if trainer.is_deepspeed_enabled else None)
     if trainer.is_world_process_zero():
         save_student(model_dir, fitted.model, fitted.tokenizer, labels,
-                     config_to_yaml(run_config), state_dict=state_dict,
+                     run_config_yaml or config_to_yaml(config), state_dict=state_dict,
                      recipe=report["recipe"])
         atomic_write_text(files.train_report, json.dumps(report, indent=2) + "\n")
     return TrainResult(model_dir, dev_metrics, report)

@@ -6,8 +6,9 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from corpus.config import DataConfig
 from corpus.context_files import attach_context
 from corpus.files import atomic_write_text, read_samples_jsonl
 from corpus.lock import store_lock
@@ -26,16 +27,16 @@ from teacher.knowledge import assemble_knowledge
 from teacher.runner import PromptCounts, Teacher, run_prompt, summarize_counts, teacher_fingerprint
 from teacher.store import KnowledgeStore
 
-if TYPE_CHECKING:
-    from pipeline.config import RunConfig
 
-def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
-          teacher: Teacher | None = None) -> dict[str, Any]:
+def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: bool = False,
+          teacher: Teacher | None = None, student_encoder: str | None = None,
+          trust_remote_code: bool = False) -> dict[str, Any]:
     """Run the configured explanation prompts and write the knowledge file; returns the
     summary (also written to `<run>/teacher/summary.json`). `teacher` overrides the backend
-    built from the config (tests, benchmarks)."""
-    config = run_config.teacher or TeacherConfig()
-    prepared = prepare_dataset(run_config.data, run_dir)
+    built from the config (tests, benchmarks). The knowledge budget is counted in the
+    tokens of `student_encoder` (its folder's code runs only with `trust_remote_code`), in
+    words when there is no student."""
+    prepared = prepare_dataset(data, run_dir)
     samples = [s for split in prepared.report["splits"]
                for s in read_samples_jsonl(prepared.data_dir / f"{split}.jsonl")]
     captions = read_captions(run_dir, config.captions)
@@ -56,8 +57,8 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
             order, summarize = [IMPORTED_PROMPT], None
             summary_extra: dict[str, Any] = {"import": imported}
         else:
-            spec = get_dataset(run_config.data.dataset)
-            images = spec.directory_under(run_config.data.data_root) / (spec.images or "images")
+            spec = get_dataset(data.dataset)
+            images = spec.directory_under(data.data_root) / (spec.images or "images")
             if teacher is None:
                 from teacher.factory import build_teacher
 
@@ -76,7 +77,7 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
             summarize = _summarizer(samples, catalogue["summarize"], teacher, store, counts,
                                     keep) if config.knowledge.summarize else None
             summary_extra = {}
-        count_tokens, truncate = _token_tools(run_config)
+        count_tokens, truncate = _token_tools(student_encoder, trust_remote_code)
         knowledge, knowledge_counts = assemble_knowledge(
             samples, answers, order, count_tokens, config.knowledge.budget_tokens, summarize,
             truncate)
@@ -106,17 +107,16 @@ def _summarizer(samples, prompt, teacher: Teacher, store: KnowledgeStore,
     return summarize
 
 
-def _token_tools(run_config: RunConfig):
+def _token_tools(encoder: str | None, trust_remote_code: bool):
     """Count and cut tokens with the student's tokenizer (words when there is no student)."""
-    if run_config.student is None:
+    if encoder is None:
         return (lambda text: len(text.split()),
                 lambda text, n: " ".join(text.split()[:n]))
     from corpus.embedded_models import resolve_model_path
     from corpus.model_folder import load_tokenizer
 
-    path = resolve_model_path(run_config.student.encoder, "student.encoder")
-    tokenizer = load_tokenizer(path, run_config.student.trust_remote_code, None,
-                               "student.encoder")
+    path = resolve_model_path(encoder, "student.encoder")
+    tokenizer = load_tokenizer(path, trust_remote_code, None, "student.encoder")
 
     def count(text: str) -> int:
         return len(tokenizer(text, add_special_tokens=False)["input_ids"])

@@ -56,4 +56,4 @@ def test_an_augment_section_with_nothing_to_do_is_an_error(tmp_path: Path) -> No
 
     config = load_run_config(DEMO, [f"run.output_dir={tmp_path}", "augment.seed=1"])
     with pytest.raises(CotpdError, match="every type is 0"):
-        augment_run(config, config.run.directory)
+        augment_run(config.augment, config.teacher, config.data, config.run.directory)

@@ -7,10 +7,10 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from augment.stage import augment_run
 from corpus.files import read_samples_jsonl
 from corpus.run_files import RunFiles
 from pipeline.config import load_run_config
+from pipeline.sections import augment as augment_run
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback
 from teacher.runner import Teacher, teacher_fingerprint
 
