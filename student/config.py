@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from corpus.schema import ModelPathMarker, StrictModel
+from student.training_args import check_extra_keys
 
 Variant = Literal["text", "caption", "cot", "mv", "upd", "prefix", "cpd", "two_stage",
                   "two_stage_prompt"]
@@ -72,6 +73,12 @@ class DistillConfig(StrictModel):
 
 
 class TrainConfig(StrictModel):
+    """cotpd's training keys (the documented defaults); any other field of transformers'
+    TrainingArguments may be set here too (lr_scheduler_type, max_grad_norm, optim,
+    save_total_limit, ...), checked by name when the config is read."""
+
+    model_config = ConfigDict(**{**StrictModel.model_config, "extra": "allow"})
+
     learning_rate: float = Field(5e-5, gt=0.0)
     # Parameters that are not the pretrained encoder (prompt generator, head, CRF) train at
     # learning_rate times this (ITA and PGIM train them far faster than the encoder).
@@ -92,6 +99,11 @@ class TrainConfig(StrictModel):
     deepspeed: Path | None = None  # a ZeRO JSON config, e.g. configs/deepspeed/zero2.json
     resume: bool = True  # continue from the last checkpoint in the output folder
     num_workers: int = 0
+
+    @model_validator(mode="after")
+    def _extra_keys_are_training_arguments(self) -> TrainConfig:
+        check_extra_keys(self.model_extra or {}, type(self).model_fields)
+        return self
 
 
 class ContextFiles(StrictModel):
