@@ -61,7 +61,9 @@ def test_a_second_cotpd_on_a_busy_run_or_store_is_refused_then_takes_over_a_stal
                 again = one_error(cotpd("run", *teach_args(tmp_path / "out", ok.url)[1:],
                                         "--only", "teach"))
                 assert f"in use by pid {child.pid}" in again
-                # Another run directory, the same store: the store is the busy one.
+                # Another run directory, the same store: the store is the busy one (the
+                # holder takes it once its stage has loaded, a moment after the run's).
+                wait_for_holder(store.with_name("store.sqlite.lock"), child)
                 other = one_error(cotpd(*teach_args(tmp_path / "other", ok.url, *shared)))
                 assert f"the knowledge store {store} is in use by pid {child.pid}" in other
                 assert ok.requests == []  # nobody asked the teacher twice
