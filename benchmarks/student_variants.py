@@ -57,7 +57,7 @@ DEFAULTS = {"epochs": 2.0, "max_length": 256, "lr": 1e-4, "batch_size": 16, "alp
 # the keys of runs made before them still match.
 OPTIONAL = {"temperature": 1.0, "detach_knowledge": False, "prompt_nll_weight": 0.0,
             "lr_multiplier": 1.0, "prompt_position": "after_cls", "hidden_weight": 0.0,
-            "knowledge_dropout": True, "folds": 0}
+            "knowledge_dropout": True, "folds": 0, "teacher_seed": 0}
 
 # The settings that shape a (c) teacher; a (g) run finds the (c) of its seed by them.
 TEACHER_KEYS = ("epochs", "max_length", "lr", "batch_size")
@@ -78,6 +78,18 @@ def settings(args: argparse.Namespace) -> dict:
     conf.update({key: getattr(args, key) for key, default in OPTIONAL.items()
                  if getattr(args, key) != default})
     return conf
+
+
+def same_settings(row: dict, conf: dict) -> bool:
+    """A row made with exactly these settings: a key absent from the row or from `conf` is at
+    its default (so a probe's rows never mix into the table's)."""
+    defaults = {**DEFAULTS, **OPTIONAL}
+    if any(row.get(key, default) != conf.get(key, default) for key, default in defaults.items()
+           if key != "teacher_seed"):
+        return False
+    # A (g) row taught by the (c) of its own seed is the same whether that was said or not.
+    return (row.get("teacher_seed", 0) or row["seed"]) == (conf.get("teacher_seed", 0)
+                                                           or row["seed"])
 
 
 def run_key(run_id: str, seed: int, conf: dict) -> str:
@@ -130,10 +142,12 @@ def one_run(args: argparse.Namespace) -> None:
         overrides += [f"student.distill.folds={args.folds}",
                       f"student.distill.cache_dir={Path(args.work_dir) / 'teacher_cache'}"]
     elif args.variant == "two_stage":
-        teacher = (Path(args.work_dir) / f"c_seed{args.seed}{folder_suffix(conf, TEACHER_KEYS)}"
+        teacher_seed = args.teacher_seed or args.seed  # 0: the (c) of the student's seed
+        teacher = (Path(args.work_dir) / f"c_seed{teacher_seed}{folder_suffix(conf, TEACHER_KEYS)}"
                    / "student" / "model")
         if not (teacher / "student.json").is_file():
-            raise SystemExit(f"(g) seed {args.seed} needs its teacher {teacher}: run --only c")
+            raise SystemExit(f"(g) seed {args.seed} needs its teacher {teacher}: run --only c "
+                             f"--seeds {teacher_seed}")
         overrides += [f"student.distill.teacher={teacher}",
                       f"student.distill.cache_dir={Path(args.work_dir) / 'teacher_cache'}"]
     run_config = load_run_config(REPO / "configs" / "twitter2017.yaml", overrides)
@@ -191,7 +205,7 @@ def report(results: Path, conf: dict) -> str:
     out, so a probe with another alpha never mixes into the main rows)."""
     rows = [json.loads(line) for line in results.read_text().splitlines() if line] \
         if results.is_file() else []
-    rows = [r for r in rows if all(r.get(key) == value for key, value in conf.items())]
+    rows = [r for r in rows if same_settings(r, conf)]
     lines = ["| run | F1 test (mean ± std) | seeds | dev F1 | train samples/s | s/step | "
              "peak RSS MB | predict sent/s |", "|---|---|---|---|---|---|---|---|"]
     for run_id in "abcdefg":
@@ -247,6 +261,9 @@ def main() -> None:
     parser.add_argument("--hidden-weight", type=float, default=OPTIONAL["hidden_weight"])
     parser.add_argument("--no-knowledge-dropout", dest="knowledge_dropout",
                         action="store_false", help="the knowledge side teaches without dropout")
+    parser.add_argument("--teacher-seed", type=int, default=OPTIONAL["teacher_seed"],
+                        help="(g) only: the seed of the (c) that teaches (default: the "
+                             "student's own)")
     parser.add_argument("--folds", type=int, default=OPTIONAL["folds"],
                         help="(g) only: train its teacher(s) in the run, K >= 2 cross-fitted")
     parser.add_argument("--paired", help="with --report: run ids to compare with (a) and (c) "
@@ -302,8 +319,7 @@ def paired_report(results: Path, conf: dict, run_id: str) -> str:
     base = {key: value for key, value in conf.items() if key in DEFAULTS}
 
     def by_seed(rid: str, want: dict) -> dict[int, dict]:
-        return {r["seed"]: r for r in rows if r["run"] == rid
-                and all(r.get(k, {**DEFAULTS, **OPTIONAL}.get(k)) == v for k, v in want.items())}
+        return {r["seed"]: r for r in rows if r["run"] == rid and same_settings(r, want)}
 
     own, a, c = by_seed(run_id, conf), by_seed("a", base), by_seed("c", base)
     seeds = sorted(set(own) & set(a))
