@@ -316,7 +316,9 @@ def paired_report(results: Path, conf: dict, run_id: str) -> str:
     R = ((run) - (a)) / ((c) - (a)) of the paired means (the table's (a) and (c) rows were
     made with the table's settings, so probes compare against those)."""
     rows = [json.loads(line) for line in results.read_text().splitlines() if line]
-    base = {key: value for key, value in conf.items() if key in DEFAULTS}
+    # (a) and (c) are shaped by these alone (alpha, N or a distillation switch do not
+    # touch them), so every recipe compares with the table's (a) and (c) rows.
+    base = {key: value for key, value in conf.items() if key in TEACHER_KEYS}
 
     def by_seed(rid: str, want: dict) -> dict[int, dict]:
         return {r["seed"]: r for r in rows if r["run"] == rid and same_settings(r, want)}
@@ -349,6 +351,9 @@ def paired_report(results: Path, conf: dict, run_id: str) -> str:
         kept = statistics.mean(100 * (own[s]["test_f1"] - a[s]["test_f1"]) for s in both)
         lines.append(f"retention R = {kept:+.2f} / {gain:+.2f} = {kept / gain:.2f} "
                      f"(seeds {', '.join(map(str, both))})")
+        if len(both) < len(seeds):  # (c) on fewer seeds: the mean difference over its gain
+            lines.append(f"retention from the {len(seeds)}-seed mean difference: {mean:+.2f} / "
+                         f"{gain:+.2f} = {mean / gain:.2f}")
     passes = [r["teacher_pass_seconds"] for r in own.values()
               if not r.get("teacher_cache_reused", True)]
     if passes:
