@@ -54,7 +54,7 @@ class PromptConfig(StrictModel):
 
 class DistillConfig(StrictModel):
     alpha: float = Field(1.0, ge=0.0)
-    temperature: float = Field(1.0, gt=0.0)  # softmax head only (the CRF's KL is on marginals)
+    temperature: float = Field(1.0, gt=0.0)  # CRF head: every CRF score divided by it
     detach_knowledge: bool = False  # stop gradients through the knowledge (teacher) side
     prompt_nll_weight: float = Field(0.0, ge=0.0)  # extra NLL on the distilled view
     # MSE between the two views' last hidden states at the text words, knowledge side detached.
@@ -135,13 +135,6 @@ class StudentConfig(StrictModel):
     @model_validator(mode="after")
     def _distill_settings_fit_the_variant(self) -> StudentConfig:
         distill = self.distill
-        if self.prompt_kind == "prefix" and self.prompt.position != "after_cls":
-            raise ValueError("prompt.position 'after_text' is for the cpd/upd prompt; the "
-                             "prefix variant writes its states at positions 1..N")
-        if self.head == "crf" and distill.temperature != 1.0:
-            raise ValueError(f"distill.temperature {distill.temperature} has no meaning with "
-                             "head 'crf': the KL is between CRF marginals; set it to 1.0 or "
-                             "use head 'softmax'")
         if self.variant in TWO_STAGE:
             if (distill.teacher is None) == (distill.folds < 1):
                 raise ValueError(f"variant {self.variant!r} needs exactly one of "

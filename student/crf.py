@@ -33,12 +33,14 @@ class LinearChainCRF(nn.Module):
         mask = mask.bool()
         return emissions.masked_fill(~mask.unsqueeze(-1), 0.0), mask
 
-    def _forward_alphas(self, em: Tensor, mask: Tensor) -> Tensor:
-        """alpha[b, t, j]: log-sum of scores of prefixes ending in tag j at position t."""
-        alpha = self.start_transitions + em[:, 0]
+    def _forward_alphas(self, em: Tensor, mask: Tensor, scale: float = 1.0) -> Tensor:
+        """alpha[b, t, j]: log-sum of scores of prefixes ending in tag j at position t (every
+        transition score times `scale`; `em` comes scaled already)."""
+        alpha = self.start_transitions * scale + em[:, 0]
         alphas = [alpha]
+        transitions = self.transitions * scale
         for t in range(1, em.shape[1]):
-            step = alpha.unsqueeze(2) + self.transitions + em[:, t].unsqueeze(1)
+            step = alpha.unsqueeze(2) + transitions + em[:, t].unsqueeze(1)
             alpha = torch.where(mask[:, t, None], torch.logsumexp(step, dim=1), alpha)
             alphas.append(alpha)
         return torch.stack(alphas, dim=1)
@@ -77,18 +79,24 @@ class LinearChainCRF(nn.Module):
         ll = ll[mask.bool().any(1)]
         return -ll.sum() if ll.numel() == 0 else -ll.mean()
 
-    def marginals(self, emissions: Tensor, mask: Tensor) -> Tensor:
-        """p(y_t = c | x) as (B,W,C) by forward-backward in log space; zeros where padded."""
-        em, mask = self._prepare(emissions, mask)
+    def marginals(self, emissions: Tensor, mask: Tensor, temperature: float = 1.0) -> Tensor:
+        """p(y_t = c | x) as (B,W,C) by forward-backward in log space; zeros where padded. At
+        `temperature` T every score (emissions and transitions) is divided by T first, the
+        CRF's counterpart of softmax(z / T) for distillation."""
+        if temperature <= 0:
+            raise ValueError(f"temperature must be > 0, got {temperature}")
+        scale = 1.0 / temperature
+        em, mask = self._prepare(emissions * scale, mask)
         w = em.shape[1]
         if w == 0:
             return em
-        alphas = self._forward_alphas(em, mask)
-        end = self.end_transitions.expand_as(em[:, 0])
+        alphas = self._forward_alphas(em, mask, scale)
+        end = (self.end_transitions * scale).expand_as(em[:, 0])
+        transitions = self.transitions * scale
         beta = end
         betas = [beta]
         for t in range(w - 2, -1, -1):
-            step = self.transitions + (em[:, t + 1] + beta).unsqueeze(1)
+            step = transitions + (em[:, t + 1] + beta).unsqueeze(1)
             beta = torch.where(mask[:, t + 1, None], torch.logsumexp(step, dim=2), end)
             betas.append(beta)
         betas = torch.stack(betas[::-1], dim=1)

@@ -67,11 +67,14 @@ class StudentModel(nn.Module):
         prefix = isinstance(self.prompt, PrefixPrompt)
         if prefix:
             self.prompt.active = True
+            start = mask.sum(1, keepdim=True) if offset == 0 else torch.ones_like(mask[:, :1])
+            self.prompt.positions = start + torch.arange(n, device=mask.device)
         try:
             states = self.encoder(inputs_embeds=inputs, attention_mask=full_mask).last_hidden_state
         finally:
             if prefix:
                 self.prompt.active = False
+                self.prompt.positions = None
         return states, offset
 
     def word_states(self, batch: dict[str, torch.Tensor], view: View) -> torch.Tensor:
@@ -174,8 +177,10 @@ def _token_kl(crf: LinearChainCRF | None, teacher: torch.Tensor, student: torch.
               words: torch.Tensor, temperature: float, detach: bool) -> torch.Tensor:
     if crf is None:
         return losses.kl_from_logits(teacher, student, words, temperature, detach)
-    return losses.kl_from_probs(crf.marginals(teacher, words), crf.marginals(student, words),
-                                words, detach_teacher=detach)
+    # Marginals of the CRF with every score / T, times T**2 like the softmax KL.
+    return losses.kl_from_probs(crf.marginals(teacher, words, temperature),
+                                crf.marginals(student, words, temperature),
+                                words, detach_teacher=detach) * temperature**2
 
 
 def _cached_kl(crf: LinearChainCRF | None, teacher_logprobs: torch.Tensor,
@@ -187,7 +192,10 @@ def _cached_kl(crf: LinearChainCRF | None, teacher_logprobs: torch.Tensor,
         # softmax(log p / T) == softmax(z / T) for the teacher's logits z: caching log-probs
         # loses nothing for any temperature.
         return losses.kl_from_logits(teacher_logprobs, student, taught, temperature)
-    return losses.kl_from_probs(teacher_logprobs.exp(), crf.marginals(student, words), taught)
+    # Cached marginals softened as softmax(log p / T), the student's CRF at the same T.
+    softened = torch.softmax(teacher_logprobs / temperature, dim=-1)
+    return losses.kl_from_probs(softened, crf.marginals(student, words, temperature),
+                                taught) * temperature**2
 
 
 def _insert_after_text(embed: torch.Tensor, mask: torch.Tensor, prompt: torch.Tensor

@@ -6,8 +6,8 @@ unconditional  p = q, the same N vectors for every input (UPD)
 prefix         deep prefix tuning: N learnable states per encoder layer, so every layer's
                keys and values see a learned prefix (PrefixD)
 
-The model inserts p right after the first ([CLS]) token, so text positions are the same
-whatever the batch padding.
+The model inserts p right after the first ([CLS]) token, or right after each row's text
+(`prompt.position: after_text`); either way text positions do not depend on batch padding.
 """
 
 from __future__ import annotations
@@ -47,6 +47,8 @@ class PrefixPrompt(nn.Module):
         super().__init__()
         self.states = nn.Parameter(torch.randn(num_layers, config.num_queries, hidden) * 0.02)
         self.active = False
+        # (B, N) positions of the prefix in the current batch; None: 1..N, right after [CLS].
+        self.positions: torch.Tensor | None = None
 
     def forward(self, text_embeddings: torch.Tensor, text_mask: torch.Tensor) -> torch.Tensor:
         # Placeholders: the hooks overwrite them with the layer's states before each layer.
@@ -65,9 +67,13 @@ class PrefixPrompt(nn.Module):
             if not self.active:
                 return None
             hidden = args[0] if args else kwargs["hidden_states"]
-            n = self.states.size(1)
-            prefix = self.states[index].unsqueeze(0).expand(hidden.size(0), -1, -1)
-            hidden = torch.cat([hidden[:, :1], prefix.to(hidden.dtype), hidden[:, 1 + n:]], dim=1)
+            batch, n = hidden.size(0), self.states.size(1)
+            prefix = self.states[index].unsqueeze(0).expand(batch, -1, -1).to(hidden.dtype)
+            where = self.positions
+            if where is None:
+                where = torch.arange(1, n + 1, device=hidden.device).expand(batch, -1)
+            where = where.unsqueeze(-1).expand(-1, -1, hidden.size(-1))
+            hidden = hidden.scatter(1, where, prefix)
             if args:
                 return (hidden, *args[1:]), kwargs
             return args, {**kwargs, "hidden_states": hidden}

@@ -151,3 +151,28 @@ def test_init_and_shape_errors() -> None:
         crf.log_partition(torch.zeros(2, 3, 5), torch.ones(2, 3, dtype=torch.bool))
     with pytest.raises(ValueError):
         crf.marginals(torch.zeros(2, 3, 4), torch.ones(2, 2, dtype=torch.bool))
+
+
+@pytest.mark.parametrize("temperature", [0.5, 2.0, 5.0])
+def test_marginals_at_a_temperature_are_the_path_distribution_softened(temperature: float
+                                                                        ) -> None:
+    """p_T(path) is proportional to exp(score(path) / T): enumerate and compare."""
+    crf = _crf(3).double()
+    em, mask = _case(11, [3, 2])
+    marg = crf.marginals(em, mask, temperature)
+    for b, length in enumerate([3, 2]):
+        paths = list(itertools.product(range(C), repeat=length))
+        scores = torch.stack([_path_score(crf, em[b], p) for p in paths]) / temperature
+        probs = torch.softmax(scores, 0)
+        want = torch.zeros(length, C, dtype=em.dtype)
+        for p, pr in zip(paths, probs, strict=True):
+            for t, y in enumerate(p):
+                want[t, y] += pr
+        torch.testing.assert_close(marg[b, :length], want)
+    torch.testing.assert_close(crf.marginals(em, mask, 1.0), crf.marginals(em, mask))
+    # Softer at a higher temperature: the marginals' entropy grows.
+    def entropy(m: torch.Tensor) -> torch.Tensor:
+        return -(m[mask] * m[mask].clamp_min(1e-12).log()).sum()
+    assert entropy(crf.marginals(em, mask, 4.0)) > entropy(crf.marginals(em, mask, 1.0))
+    with pytest.raises(ValueError, match="temperature"):
+        crf.marginals(em, mask, 0.0)

@@ -48,3 +48,17 @@ def test_prefix_hooks_write_each_layers_states_only_while_active() -> None:
     out = layers[1](hidden)
     assert torch.equal(out[0, 1:3], prefix.states[1])
     assert torch.equal(out[0, 0], hidden[0, 0]) and torch.equal(out[0, 3:], hidden[0, 3:])
+
+
+def test_prefix_states_go_where_the_model_placed_the_prompt() -> None:
+    layers = torch.nn.ModuleList([torch.nn.Identity()])
+    prefix = PrefixPrompt(HIDDEN, PromptConfig(num_queries=2), num_layers=1)
+    prefix.attach(layers)
+    hidden = torch.zeros(2, 6, HIDDEN)
+    prefix.active = True
+    prefix.positions = torch.tensor([[4, 5], [2, 3]])  # after each row's own text
+    out = layers[0](hidden)
+    assert torch.equal(out[0, 4:6], prefix.states[0]) and torch.equal(out[1, 2:4],
+                                                                       prefix.states[0])
+    assert out[0, :4].abs().sum() == 0 and out[1, :2].abs().sum() == 0
+    assert out[1, 4:].abs().sum() == 0

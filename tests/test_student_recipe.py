@@ -46,10 +46,11 @@ def test_insert_after_text_puts_each_rows_prompt_before_its_padding() -> None:
     assert full.tolist() == [[1, 1, 1, 1, 1, 1], [1, 1, 1, 1, 0, 0]]
 
 
+@pytest.mark.parametrize("variant", ["cpd", "upd", "prefix"])
 @pytest.mark.parametrize("position", ["after_cls", "after_text"])
-def test_prompt_view_labels_do_not_depend_on_batch_padding(tiny_encoder: Path,
+def test_prompt_view_labels_do_not_depend_on_batch_padding(tiny_encoder: Path, variant: str,
                                                            position: str) -> None:
-    model, batch = build(tiny_encoder, variant="cpd", prompt={"position": position})
+    model, batch = build(tiny_encoder, variant=variant, prompt={"position": position})
     model.eval()
     together = model.logits(batch, "prompt")
     for row in range(4):
@@ -102,8 +103,6 @@ def test_new_parameters_train_at_the_multiplied_rate(tiny_encoder: Path, tmp_pat
 
 
 @pytest.mark.parametrize("settings,message", [
-    ({"head": "crf", "distill": {"temperature": 2.0}}, "no meaning with head 'crf'"),
-    ({"variant": "prefix", "prompt": {"position": "after_text"}}, "prefix variant"),
     ({"variant": "two_stage"}, "exactly one of"),
     ({"variant": "two_stage", "distill": {"teacher": "t", "folds": 3}}, "exactly one of"),
     ({"variant": "two_stage", "distill": {"teacher": "t", "folds": 1}}, "exactly one of"),
@@ -115,3 +114,13 @@ def test_new_parameters_train_at_the_multiplied_rate(tiny_encoder: Path, tmp_pat
 def test_recipe_settings_that_cannot_work_are_refused(settings: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         StudentConfig.model_validate(settings)
+
+
+def test_a_crf_head_honours_the_temperature(tiny_encoder: Path) -> None:
+    cool, batch = build(tiny_encoder, variant="cpd", head="crf")
+    warm, _ = build(tiny_encoder, variant="cpd", head="crf", distill={"temperature": 3.0})
+    warm.load_state_dict(cool.state_dict())
+    cool.eval()
+    warm.eval()
+    kl_1, kl_3 = cool(**batch)["kl"], warm(**batch)["kl"]
+    assert kl_1 > 0 and kl_3 > 0 and not torch.allclose(kl_1, kl_3)
