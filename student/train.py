@@ -89,6 +89,8 @@ def load_encoder(config: StudentConfig, task: str):
 
 def training_arguments(config: StudentConfig, output_dir: Path, seed: int) -> TrainingArguments:
     train = config.train
+    if train.deepspeed is not None and train.new_parameters_lr_multiplier != 1.0:
+        check_deepspeed_keeps_group_rates(train.deepspeed)
     cuda = torch.cuda.is_available()
     bf16 = (cuda and torch.cuda.is_bf16_supported()) if train.bf16 == "auto" else train.bf16
     checkpointing = cuda if train.gradient_checkpointing == "auto" else train.gradient_checkpointing
@@ -173,6 +175,21 @@ def fit(config: StudentConfig, task: str, train: list[Sample], dev: list[Sample]
     output = trainer.train(resume_from_checkpoint=last)
     return Fitted(trainer, model, tokenizer, time.perf_counter() - start,
                   output.metrics.get("train_samples_per_second"), last, dict(builder.counts))
+
+
+def check_deepspeed_keeps_group_rates(path: Path) -> None:
+    """DeepSpeed's own optimizer or scheduler gives every parameter one rate, which would
+    silently undo train.new_parameters_lr_multiplier: refuse such a ZeRO config."""
+    try:
+        sections = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as error:
+        raise CotpdError(f"student.train.deepspeed: cannot read {path} ({error})") from None
+    found = [key for key in ("optimizer", "scheduler") if key in sections]
+    if found:
+        raise CotpdError(f"{path} has a DeepSpeed {' and '.join(found)} section, which gives "
+                         f"every parameter one learning rate: remove it (cotpd's AdamW and "
+                         f"schedule then run under ZeRO) or set "
+                         f"student.train.new_parameters_lr_multiplier=1")
 
 
 def train_student(config: StudentConfig, data: DataConfig, run_dir: Path, seed: int,

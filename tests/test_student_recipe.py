@@ -124,3 +124,19 @@ def test_a_crf_head_honours_the_temperature(tiny_encoder: Path) -> None:
     warm.eval()
     kl_1, kl_3 = cool(**batch)["kl"], warm(**batch)["kl"]
     assert kl_1 > 0 and kl_3 > 0 and not torch.allclose(kl_1, kl_3)
+
+
+def test_a_deepspeed_optimizer_that_would_flatten_the_rates_is_refused(tmp_path: Path) -> None:
+    import json
+
+    from corpus.errors import CotpdError
+    from student.train import check_deepspeed_keeps_group_rates
+
+    repo = Path(__file__).resolve().parent.parent
+    for shipped in ("zero2.json", "zero3.json"):  # cotpd's AdamW runs under ZeRO
+        check_deepspeed_keeps_group_rates(repo / "configs" / "deepspeed" / shipped)
+    own = tmp_path / "ds.json"
+    own.write_text(json.dumps({"zero_optimization": {"stage": 2},
+                               "optimizer": {"type": "AdamW", "params": {"lr": "auto"}}}))
+    with pytest.raises(CotpdError, match="optimizer section.*new_parameters_lr_multiplier=1"):
+        check_deepspeed_keeps_group_rates(own)
