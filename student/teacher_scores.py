@@ -12,7 +12,6 @@ whose metadata does not match what the caller expects is refused, never used.
 from __future__ import annotations
 
 import json
-import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -21,9 +20,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from safetensors import SafetensorError, safe_open
-from safetensors.numpy import load_file, save_file
+from safetensors.numpy import save
 
 from corpus.errors import CotpdError
+from corpus.files import atomic_write_bytes
 from corpus.fingerprint import sha256_bytes, sha256_file
 from corpus.records import Sample
 from student.data import EncodedDataset, ViewCollator
@@ -128,26 +128,25 @@ def score(loaded: LoadedStudent, samples: Sequence[Sample],
 def _write(path: Path, logprobs: list[np.ndarray], meta: dict[str, str]) -> None:
     offsets = np.cumsum([0] + [len(v) for v in logprobs]).astype(np.int64)
     flat = (np.concatenate(logprobs) if logprobs else np.zeros((0, 0), np.float32))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.{os.getpid()}.partial")
-    save_file({"logprobs": flat, "offsets": offsets}, str(partial), metadata=meta)
-    os.replace(partial, path)  # a killed write never leaves a readable half file
+    # Atomic: a killed write never leaves a readable half file.
+    atomic_write_bytes(path, save({"logprobs": flat, "offsets": offsets}, metadata=meta))
 
 
 def _read(path: Path, expected: dict[str, str]) -> list[np.ndarray]:
     try:
         with safe_open(str(path), framework="numpy") as handle:
             meta = handle.metadata() or {}
-        tensors = load_file(str(path))
+            wrong = [k for k, v in expected.items() if meta.get(k) != v]
+            if not wrong:
+                offsets = handle.get_tensor("offsets")
+                flat = handle.get_tensor("logprobs")
     except (SafetensorError, OSError, ValueError) as error:
         raise CotpdError(f"{path}: unreadable teacher cache ({error}); delete it to rescore"
                          ) from None
-    wrong = [k for k, v in expected.items() if meta.get(k) != v]
     if wrong:
         raise CotpdError(f"{path}: refused, written for another {', '.join(wrong)} "
                          f"({', '.join(f'{k}={meta.get(k)!r}' for k in wrong)}); delete it")
-    offsets = tensors["offsets"]
-    return [tensors["logprobs"][offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
+    return [flat[offsets[i]:offsets[i + 1]] for i in range(len(offsets) - 1)]
 
 
 def cached_scores(teacher: str, samples: Sequence[Sample], labels: list[str],
