@@ -62,6 +62,13 @@ def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: 
             if teacher is None:
                 from teacher.factory import build_teacher
 
+                if config.backend == "openai":
+                    from teacher.server_check import require_server
+
+                    require_server(config.openai.base_urls,
+                                   config.openai.model or config.model or config.name,
+                                   config.openai.api_key)
+
                 teacher = build_teacher(config, images_dir=images)
             fingerprint = teacher.fingerprint
             store.register_teacher(fingerprint, config.name, teacher.backend.fingerprint_parts())

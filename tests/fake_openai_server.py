@@ -73,6 +73,9 @@ class _Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         if self.path == "/_control/stats":  # readiness probe and request count
             self._send_json(200, {"requests": len(self.server.owner.requests)})
+        elif self.path == "/v1/models":  # what vLLM lists: the served model name
+            self._send_json(200, {"object": "list", "data": [
+                {"id": self.server.owner.served_model, "object": "model"}]})
         else:
             self._send_json(404, {"object": "error", "message": "not found", "code": 404})
 
@@ -184,8 +187,9 @@ class FakeOpenAIServer:
     """`with FakeOpenAIServer(["500"]) as server: ... server.url ... server.requests`."""
 
     def __init__(self, script: Iterable[str] = (), default: str = "ok",
-                 log_path: str | None = None) -> None:
+                 log_path: str | None = None, served_model: str = "fake") -> None:
         self.script: deque[str] = deque(script)
+        self.served_model = served_model  # listed by GET /v1/models; any name is answered
         self.default = default  # the behaviour once the script is used up
         self._log = open(log_path, "a", encoding="utf-8") if log_path else None  # noqa: SIM115
         self.requests: list[dict[str, Any]] = []  # {"path", "body", "behaviour"} in order
