@@ -24,6 +24,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+import corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
 RESULTS = REPO / "benchmarks" / "results" / "low_resource.jsonl"
 DATASET = "twitter2017"

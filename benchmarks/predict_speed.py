@@ -30,6 +30,8 @@ from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+
 BEFORE_WINDOWS = "09f044f398db898cfe241eb125ab37716415c034"  # predict.py before issue 17
 
 

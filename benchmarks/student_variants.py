@@ -34,6 +34,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+import corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
 # (run id, variant, seed); the order puts the first comparison early.
 RUNS = [

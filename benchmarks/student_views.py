@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+import corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
 
 def score_views(run_dir: Path, data: Path) -> dict:

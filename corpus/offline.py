@@ -1,4 +1,9 @@
-"""The stack never reaches a model hub: these switches are set before any HF import."""
+"""The stack never reaches a model hub or a statistics server: these switches are set before
+any model library is imported. Every package of the project imports `corpus` first (its
+`__init__` calls `set_offline_switches`), and Python runs a package's `__init__` before any of
+its modules, so every entry point (the `cotpd` command, `python -m pipeline.cli`, the LAVIS
+worker, the in-process vLLM engine, the benchmarks) has them before transformers,
+huggingface_hub, datasets or vLLM read them."""
 
 from __future__ import annotations
 
@@ -9,6 +14,9 @@ OFFLINE_SWITCHES = {
     "TRANSFORMERS_OFFLINE": "1",
     "HF_DATASETS_OFFLINE": "1",
     "HF_HUB_DISABLE_TELEMETRY": "1",
+    "VLLM_NO_USAGE_STATS": "1",  # vLLM's in-process engine reports usage unless told not to
+    "VLLM_DO_NOT_TRACK": "1",
+    "DO_NOT_TRACK": "1",
 }
 
 

