@@ -5,9 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from corpus.embedded_models import resolve_model_path
+from corpus.errors import CotpdError
 from corpus.schema import ModelPathMarker, StrictModel
+from teacher.registry import backend_names, unknown_backend_message
 
 EXPLAIN_PROMPTS = ("noun", "sentence", "multimodal")
 
@@ -41,7 +44,8 @@ class KnowledgeConfig(StrictModel):
 
 class TeacherConfig(StrictModel):
     name: str = "gemma3-270m"  # a label for studies; the fingerprint identifies the model
-    backend: Literal["embedded", "transformers", "openai", "vllm", "import"] = "embedded"
+    # A name registered in teacher.registry: embedded, transformers, openai, vllm, import.
+    backend: str = "embedded"
     model: Annotated[str | None, ModelPathMarker()] = None  # local folder (transformers, vllm)
     style: Literal["completion", "chat"] = "completion"  # completion: few-shot, base models
     image_input: Literal["caption", "image"] = "caption"  # image: vision-language teachers
@@ -54,3 +58,17 @@ class TeacherConfig(StrictModel):
     store: Path | None = None  # None: <run>/teacher/store.sqlite
     knowledge: KnowledgeConfig = KnowledgeConfig()
     trust_remote_code: bool = False
+
+    @field_validator("backend")
+    @classmethod
+    def _backend_is_registered(cls, name: str) -> str:
+        if name not in backend_names():
+            raise ValueError(unknown_backend_message(name))
+        return name
+
+
+def model_folder(config: TeacherConfig) -> Path:
+    """`teacher.model`, resolved: the local folder the in-process backends load."""
+    if not config.model:
+        raise CotpdError(f"teacher.model: backend {config.backend!r} needs a local model folder")
+    return resolve_model_path(config.model, "teacher.model")

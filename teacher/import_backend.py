@@ -6,16 +6,32 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from corpus.context_files import load_knowledge_files, normalise_image_id
+from corpus.errors import CotpdError
 from corpus.fingerprint import sha256_file
 from corpus.records import Sample
-from teacher.backend import GenerationResult
+from teacher.backend import GenerationResult, SamplingParams
+from teacher.config import TeacherConfig
+from teacher.registry import register_backend
 from teacher.store import KnowledgeStore
 
 IMPORTED_PROMPT = "imported"
 IMPORTED_VERSION = "1"
+
+
+@register_backend("import")
+class ImportBackend:
+    """`teacher.backend: import` names knowledge files, not a model: the teach stage stores
+    them through `import_knowledge`, and since nothing can be asked of them, building a
+    backend that answers prompts from them is refused."""
+
+    name = "import"
+
+    @classmethod
+    def from_config(cls, config: TeacherConfig, sampling: SamplingParams) -> NoReturn:
+        raise CotpdError("the import backend answers no prompts; use import_knowledge")
 
 
 def import_fingerprint_parts(files: Sequence[Path]) -> dict[str, Any]:

@@ -1,12 +1,18 @@
 """The `openai` teacher backend: any OpenAI-compatible server (vLLM in production) through
 LlamaIndex's `OpenAILike`.
 
-Retries are ours, not LlamaIndex's or the openai client's (both get `max_retries=0`): theirs
-retry on every error for up to 60 s with no regard for `Retry-After`, and would retry a 400
-that can never succeed. Ours retry only what may pass later (429, 408, 5xx, timeouts, dropped
-or refused connections: a vLLM replica restarting), back off with full jitter, move the retry
-to the next replica, and turn whatever is left into a `GenerationResult.error`, so one bad
-request never stops a run of thousands.
+Retries run through tenacity (kept, and already the retry library of LlamaIndex): it backs
+off exponentially with full jitter, honours `Retry-After` through one small wait strategy,
+and stops after `max_retries`. LlamaIndex and the openai client get `max_retries=0`: both
+retry on the one replica their client points at (a restarting replica would fail every
+request sent to it), and `OpenAILike` hands its `max_retries` to both layers, so their
+retries would multiply; LlamaIndex's also waits a fixed 1-20 s within a 60 s budget shorter
+than one `timeout_s`. Each attempt here goes to the next replica, only what may pass later is
+retried (429, 408, 5xx, timeouts, dropped or refused connections), and whatever is left
+becomes a `GenerationResult.error`, so one bad request never stops a run of thousands.
+
+A 200 whose body is no completion is a failed request ("malformed response"); any other
+error (a bug of ours, or of the client layers on a well-formed answer) propagates.
 """
 
 from __future__ import annotations
@@ -14,18 +20,23 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import random
 import re
 import time
 from collections.abc import Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import openai
 from llama_index.core.base.llms.types import ChatMessage, ContentBlock, ImageBlock, TextBlock
 from llama_index.llms.openai_like import OpenAILike
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_base, wait_random_exponential
 
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
+from teacher.config import TeacherConfig
+from teacher.registry import register_backend
 
 RETRIED_STATUS = frozenset({408, 429})  # and every 5xx
 CONTEXT_PATTERN = re.compile(
@@ -56,6 +67,56 @@ class _Retry(Exception):
 
 class _Fail(Exception):
     """An attempt failed in a way no retry can fix."""
+
+
+class _WaitRetryAfter(wait_base):
+    """The server's `Retry-After` when it sent one (at most `cap_s`), else `fallback`."""
+
+    def __init__(self, fallback: wait_base, cap_s: float) -> None:
+        self.fallback, self.cap_s = fallback, cap_s
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        if isinstance(error, _Retry) and error.wait_s is not None:
+            return min(error.wait_s, self.cap_s)
+        return self.fallback(retry_state)
+
+
+# The HTTP responses of the attempt running in this task (set per attempt; asyncio gives
+# each worker task its own context), so a parse error can be told from a bug of ours.
+_RESPONSES: ContextVar[list[httpx.Response] | None] = ContextVar("_RESPONSES", default=None)
+
+
+async def _remember_response(response: httpx.Response) -> None:
+    seen = _RESPONSES.get()
+    if seen is not None:
+        seen.append(response)
+
+
+def malformed_reason(response: httpx.Response | None, chat: bool) -> str | None:
+    """Why a 200's body is no completion (not JSON, no choices, a choice without its text);
+    None when it is one, or when no whole 200 body arrived (then a parse error is not the
+    server's)."""
+    if response is None or response.status_code != 200:
+        return None
+    try:
+        body = json.loads(response.content)
+    except httpx.ResponseNotRead:
+        return None
+    except ValueError as error:
+        return f"not JSON ({error})"
+    choices = body.get("choices") if isinstance(body, dict) else None
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        return "no choices"
+    choice = choices[0]
+    if chat:
+        message = choice.get("message")
+        text = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(message, dict) or not isinstance(text, str | None):
+            return "a choice without a message"
+    elif not isinstance(choice.get("text"), str):
+        return "a choice without text"
+    return None
 
 
 def to_chat_messages(messages: Sequence[dict[str, Any]]) -> list[ChatMessage]:
@@ -102,10 +163,19 @@ def _retry_after(error: openai.APIStatusError) -> float | None:
         return None
 
 
+@register_backend("openai")
 class OpenAIBackend:
     """Answers requests over HTTP with `concurrency` requests in flight across replicas."""
 
     name = "openai"
+
+    @classmethod
+    def from_config(cls, config: TeacherConfig, sampling: SamplingParams) -> OpenAIBackend:
+        server = config.openai
+        return cls(OpenAIBackendSettings(
+            model=server.model or config.model or config.name, base_urls=tuple(server.base_urls),
+            api_key=server.api_key, chat=config.style == "chat", concurrency=server.concurrency,
+            timeout_s=server.timeout_s, max_retries=server.max_retries, sampling=sampling))
 
     def __init__(self, settings: OpenAIBackendSettings) -> None:
         if not settings.base_urls:
@@ -127,7 +197,8 @@ class OpenAIBackend:
 
     async def _run(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:
         s = self.settings
-        http_clients = [openai.DefaultAsyncHttpxClient() for _ in s.base_urls]
+        hooks = {"response": [_remember_response]}
+        http_clients = [openai.DefaultAsyncHttpxClient(event_hooks=hooks) for _ in s.base_urls]
         self._llms = [
             OpenAILike(model=s.model, api_base=url, api_key=s.api_key, is_chat_model=s.chat,
                        max_retries=0, timeout=s.timeout_s, temperature=s.sampling.temperature,
@@ -154,24 +225,19 @@ class OpenAIBackend:
         """One request with its retries; always a result, never an exception."""
         s = self.settings
         began = time.perf_counter()
-        attempt = 0
-        while True:
-            try:
-                result = await self._attempt(request)
-            except _Fail as failure:
-                result = GenerationResult(error=str(failure)[:500])
-            except _Retry as retry:
-                if attempt >= s.max_retries:
-                    result = GenerationResult(
-                        error=f"{retry.reason} after {s.max_retries} retries")
-                else:
-                    backoff = random.uniform(0, min(s.backoff_max_s, s.backoff_base_s * 2**attempt))
-                    wait = backoff if retry.wait_s is None else min(retry.wait_s, s.backoff_max_s)
-                    attempt += 1
-                    await asyncio.sleep(wait)
-                    continue
-            result.latency_s = time.perf_counter() - began
-            return result
+        retrying = AsyncRetrying(  # one per request: tenacity keeps per-call statistics
+            stop=stop_after_attempt(s.max_retries + 1), retry=retry_if_exception_type(_Retry),
+            wait=_WaitRetryAfter(wait_random_exponential(multiplier=s.backoff_base_s,
+                                                         max=s.backoff_max_s), s.backoff_max_s),
+            reraise=True)
+        try:
+            result = await retrying(self._attempt, request)
+        except _Fail as failure:
+            result = GenerationResult(error=str(failure)[:500])
+        except _Retry as retry:
+            result = GenerationResult(error=f"{retry.reason} after {s.max_retries} retries")
+        result.latency_s = time.perf_counter() - began
+        return result
 
     async def _attempt(self, request: GenerationRequest) -> GenerationResult:
         """One HTTP call to the next replica, its failure sorted into `_Retry` or `_Fail`."""
@@ -179,6 +245,8 @@ class OpenAIBackend:
         self._turn += 1
         kwargs = self._call_kwargs(request)
         messages = None if request.messages is None else self._messages(request.messages)
+        seen: list[httpx.Response] = []
+        _RESPONSES.set(seen)
         try:
             async with asyncio.timeout(self.settings.timeout_s):  # bounds slow trickles too
                 if messages is not None:
@@ -187,9 +255,6 @@ class OpenAIBackend:
                 else:
                     response = await llm.acomplete(request.prompt or "", formatted=True, **kwargs)
                     text = response.text or ""
-            raw = response.raw
-            choice = raw.choices[0]
-            usage = getattr(raw, "usage", None)
         except TimeoutError as error:
             raise _Retry("timeout") from error
         except openai.APITimeoutError as error:
@@ -205,12 +270,20 @@ class OpenAIBackend:
             if CONTEXT_PATTERN.search(message):
                 raise _Fail(f"context_length: {message}") from error
             raise _Fail(f"http {status}: {message}") from error
-        except (json.JSONDecodeError, AttributeError, TypeError, IndexError, KeyError) as error:
-            # A 200 whose body is not JSON (the openai client raises JSONDecodeError) or not
-            # shaped like a completion (it returns the text or an unvalidated model).
-            raise _Fail(f"malformed response: {type(error).__name__}: {error}") from error
-        except (openai.OpenAIError, ValueError) as error:  # anything else the client refuses
+        except openai.OpenAIError as error:  # anything else the client refuses
             raise _Fail(f"client error: {type(error).__name__}: {error}") from error
+        except (ValueError, TypeError, AttributeError, LookupError) as error:
+            # The openai client does not validate a 200's body: bad JSON comes out as
+            # JSONDecodeError, a wrong shape as whatever LlamaIndex meets reading it. Those
+            # are the server's only if the body really is no completion; else a bug: raise.
+            reason = malformed_reason(seen[-1] if seen else None, self.settings.chat)
+            if reason is None:
+                raise
+            raise _Fail(f"malformed response: {reason}: {type(error).__name__}: {error}"
+                        ) from error
+        raw = response.raw  # a completion LlamaIndex has read: choices[0] is there
+        choice = raw.choices[0]
+        usage = getattr(raw, "usage", None)
         return GenerationResult(
             text=text, finish_reason=getattr(choice, "finish_reason", None),
             prompt_tokens=getattr(usage, "prompt_tokens", None),

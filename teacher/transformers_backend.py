@@ -18,11 +18,19 @@ from transformers import AutoModelForCausalLM
 from corpus.fingerprint import weights_fingerprint
 from corpus.model_folder import check_model_folder
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
+from teacher.config import TeacherConfig, model_folder
 from teacher.greedy_decoding import greedy_generate
+from teacher.registry import register_backend
 
 
+@register_backend("transformers")
 class TransformersBackend:
     name = "transformers"
+
+    @classmethod
+    def from_config(cls, config: TeacherConfig, sampling: SamplingParams) -> TransformersBackend:
+        return cls(model_folder(config), sampling, batch_size=config.batch_size,
+                   trust_remote_code=config.trust_remote_code)
 
     def __init__(self, model_path: Path, sampling: SamplingParams, batch_size: int = 8,
                  device: str | None = None, trust_remote_code: bool = False,

@@ -13,10 +13,17 @@ from typing import Any
 from corpus.errors import CotpdError
 from corpus.fingerprint import weights_fingerprint
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
+from teacher.config import TeacherConfig, model_folder
+from teacher.registry import register_backend
 
 
+@register_backend("vllm")
 class VLLMBackend:
     name = "vllm"
+
+    @classmethod
+    def from_config(cls, config: TeacherConfig, sampling: SamplingParams) -> VLLMBackend:
+        return cls(model_folder(config), sampling, trust_remote_code=config.trust_remote_code)
 
     def __init__(self, model_path: Path, sampling: SamplingParams, trust_remote_code: bool = False,
                  **engine_args: Any) -> None:

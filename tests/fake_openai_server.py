@@ -10,7 +10,10 @@ Each request consumes one behaviour from the script (an empty script answers nor
 - `"429:0.1"`: 429 with `Retry-After: 0.1`;
 - `"slow:3"`: sleep 3 s, then answer (the client may have given up by then);
 - `"drop"`: close the socket without a response;
-- `"malformed"`: 200 with invalid JSON; `"context"`: vLLM's context length 400;
+- `"malformed"`: 200 with invalid JSON; `"nochoices"`: 200 JSON with an empty `choices`;
+- `"together:4"`: hold the answer until 4 requests have been in flight at once (at most
+  10 s), so that concurrency shows in `max_in_flight`, not in timing;
+- `"context"`: vLLM's context length 400;
 - `"truncated"`: a 200 whose body stops halfway, then the socket closes;
 - `"hostile"`: answer with `HOSTILE`, text that must stay data (SQL, format fields, shell).
 
@@ -92,15 +95,34 @@ class _Handler(BaseHTTPRequestHandler):
             self._send_json(200, {"script": len(owner.script)})
             return
         behaviour = owner._next(self.path, body)
+        owner._count_in_flight(+1)
+        self._in_flight = True
         try:
             self._respond(behaviour, body, owner)
         except OSError:  # the client gave up (timeout) or the server is stopping
             self.close_connection = True
+        finally:
+            self._leave_flight()
+
+    def _leave_flight(self) -> None:
+        """Out of the in-flight count once, before the client can see the answer (then its
+        next request can never be counted alongside this one)."""
+        if getattr(self, "_in_flight", False):
+            self._in_flight = False
+            self.server.owner._count_in_flight(-1)
 
     def _respond(self, behaviour: str, body: dict[str, Any], owner: FakeOpenAIServer) -> None:
         kind, _, arg = behaviour.partition(":")
         if kind == "slow":
             kind = "drop" if owner._stopping.wait(float(arg)) else "ok"
+        if kind == "together":
+            with owner._in_flight_changed:
+                # The peak, not the count now: the first released answer lowers the count.
+                owner._in_flight_changed.wait_for(lambda: owner.max_in_flight >= int(arg), 10)
+            kind = "ok"
+        if kind == "nochoices":
+            self._send_json(200, {**self._answer("ok", body), "choices": []})
+            return
         if kind == "drop":
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
@@ -162,6 +184,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._send(status, json.dumps(payload).encode(), headers)
 
     def _send(self, status: int, data: bytes, headers: dict[str, str] | None = None) -> None:
+        self._leave_flight()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -197,6 +220,9 @@ class FakeOpenAIServer:
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
         self._stopping = threading.Event()
+        self.in_flight = 0  # requests being answered now, and the most there ever were
+        self.max_in_flight = 0
+        self._in_flight_changed = threading.Condition()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
 
@@ -251,6 +277,12 @@ class FakeOpenAIServer:
                 self._log.write(json.dumps(record) + "\n")
                 self._log.flush()
         return behaviour
+
+    def _count_in_flight(self, change: int) -> None:
+        with self._in_flight_changed:
+            self.in_flight += change
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+            self._in_flight_changed.notify_all()
 
     def _track(self, connection: socket.socket, add: bool) -> None:
         with self._lock:

@@ -6,6 +6,7 @@ a server that answers garbage will answer it again, and the runner can retry the
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -13,7 +14,9 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from llama_index.llms.openai_like import OpenAILike
 
+from teacher import openai_backend
 from teacher.backend import GenerationRequest, GenerationResult, SamplingParams
 from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
 from tests.fake_openai_server import FakeOpenAIServer
@@ -101,12 +104,21 @@ def test_image_parts_on_the_completion_endpoint_are_refused(server: FakeOpenAISe
 
 
 def test_requests_run_concurrently(server: FakeOpenAIServer) -> None:
-    server.push(*["slow:0.3"] * 8)
-    backend = OpenAIBackend(settings(server.url, concurrency=8))
-    began = time.perf_counter()
+    # Each answer waits until 8 requests are in flight: only 8 concurrent requests get
+    # answered, and the server counts them, whatever the machine's speed.
+    server.push(*["together:8"] * 8)
+    backend = OpenAIBackend(settings(server.url, concurrency=8, timeout_s=30))
     results = run(backend, [GenerationRequest(key=str(i), prompt=f"p{i}") for i in range(8)])
     assert all(r.ok for r in results.values())
-    assert time.perf_counter() - began < 1.2  # one after another: 2.4 s
+    assert server.max_in_flight == 8 and len(server.requests) == 8  # none timed out
+
+
+def test_concurrency_is_a_limit(server: FakeOpenAIServer) -> None:
+    server.push(*["together:3"] * 9)
+    backend = OpenAIBackend(settings(server.url, concurrency=3, timeout_s=30))
+    results = run(backend, [GenerationRequest(key=str(i), prompt=f"p{i}") for i in range(9)])
+    assert all(r.ok for r in results.values())
+    assert server.max_in_flight == 3 and len(server.requests) == 9
 
 
 def test_server_error_is_retried(server: FakeOpenAIServer) -> None:
@@ -121,11 +133,37 @@ def test_server_errors_past_max_retries_are_recorded(server: FakeOpenAIServer) -
     assert len(server.requests) == 3
 
 
-def test_rate_limit_honours_retry_after(server: FakeOpenAIServer) -> None:
+@pytest.fixture
+def waits(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The backoff waits the retries asked for (they still sleep)."""
+    asked: list[float] = []
+    sleep = asyncio.sleep
+
+    async def recording_sleep(seconds: float, *args: Any) -> Any:
+        if seconds > 0:  # the event loop's own zero-second yields are no backoff
+            asked.append(seconds)
+        return await sleep(seconds, *args)
+
+    monkeypatch.setattr(asyncio, "sleep", recording_sleep)
+    return asked
+
+
+def test_rate_limit_honours_retry_after(server: FakeOpenAIServer, waits: list[float]) -> None:
     result = ask(server, "429:0.3", backoff_max_s=1.0)
     assert result.ok and result.latency_s >= 0.3
+    assert waits == [0.3]
     capped = ask(server, "429:100", backoff_max_s=0.1)  # capped by backoff_max_s
-    assert capped.ok and capped.latency_s < 1.0
+    assert capped.ok and waits == [0.3, 0.1]
+    assert [r["behaviour"] for r in server.requests] == ["429:0.3", "ok", "429:100", "ok"]
+
+
+def test_backoff_is_jittered_exponential_and_capped(server: FakeOpenAIServer,
+                                                      waits: list[float]) -> None:
+    result = ask(server, *["500"] * 4, max_retries=4, backoff_base_s=0.01, backoff_max_s=0.03)
+    assert result.ok and len(waits) == 4
+    # Full jitter: each wait lies in [0, min(max, base * 2**attempt)].
+    for attempt, wait in enumerate(waits):
+        assert 0 <= wait <= min(0.03, 0.01 * 2**attempt)
 
 
 def test_slow_answer_times_out_and_is_retried(server: FakeOpenAIServer) -> None:
@@ -135,9 +173,8 @@ def test_slow_answer_times_out_and_is_retried(server: FakeOpenAIServer) -> None:
 
 def test_timeouts_past_max_retries_are_recorded(server: FakeOpenAIServer) -> None:
     result = ask(server, *["slow:2"] * 3, timeout_s=0.2, max_retries=2)
-    assert result.error == "timeout after 2 retries"
+    assert result.error == "timeout after 2 retries"  # each attempt gave up before its answer
     assert len(server.requests) == 3
-    assert result.latency_s < 0.2 * 3 + 2 * 0.05 + 0.3  # timeout * (retries+1) + backoff
 
 
 def test_dropped_connection_is_retried(server: FakeOpenAIServer) -> None:
@@ -149,6 +186,45 @@ def test_malformed_json_is_an_error_at_once(server: FakeOpenAIServer) -> None:
     result = ask(server, "malformed")
     assert result.error is not None and result.error.startswith("malformed response: ")
     assert len(server.requests) == 1
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_a_completion_without_choices_is_malformed(server: FakeOpenAIServer, chat: bool) -> None:
+    server.push("nochoices")
+    backend = OpenAIBackend(settings(server.url, chat=chat))
+    request = (GenerationRequest(key="k", messages=[{"role": "user", "content": "hi"}]) if chat
+               else GenerationRequest(key="k", prompt="hi"))
+    result = run(backend, [request])["k"]
+    assert result.error is not None and result.error.startswith("malformed response: no choices")
+    assert len(server.requests) == 1  # not retried
+
+
+def test_a_bug_before_any_answer_raises(server: FakeOpenAIServer,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    # A parameter the client does not take is a TypeError of ours, not a server's fault.
+    monkeypatch.setattr(OpenAIBackend, "_call_kwargs",
+                        lambda self, request: {"max_tokens": 8, "no_such_parameter": 1})
+    backend = OpenAIBackend(settings(server.url))
+    with pytest.raises(TypeError, match="no_such_parameter"):
+        run(backend, [GenerationRequest(key="k", prompt="p")])
+    assert server.requests == []
+
+
+def test_a_bug_after_a_well_formed_answer_raises(server: FakeOpenAIServer,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """An AttributeError met after a 200 that is a whole completion is no "malformed
+    response": the run stops with it, instead of failing every row quietly."""
+
+    class Broken(OpenAILike):
+        async def acomplete(self, *args: Any, **kwargs: Any) -> Any:
+            await super().acomplete(*args, **kwargs)
+            raise AttributeError("'CompletionResponse' object has no attribute 'txt'")
+
+    monkeypatch.setattr(openai_backend, "OpenAILike", Broken)
+    backend = OpenAIBackend(settings(server.url))
+    with pytest.raises(AttributeError, match="txt"):
+        run(backend, [GenerationRequest(key="k", prompt="p")])
+    assert [r["behaviour"] for r in server.requests] == ["ok"]
 
 
 def test_context_length_error_is_not_retried(server: FakeOpenAIServer) -> None:
