@@ -1,6 +1,8 @@
 """The real datasets in ../shared/data (skipped when the folder is absent)."""
 
+import ast
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,21 @@ from corpus.mnre import format_mnre, read_mnre
 
 pytestmark = pytest.mark.shared_data
 
+# Counted in the files themselves (B- labels per type; relations per instance).
+TWITTER2017_ENTITIES = {
+    "train": {"LOC": 731, "MISC": 701, "ORG": 1674, "PER": 2943},
+    "dev": {"LOC": 173, "MISC": 150, "ORG": 375, "PER": 626},
+    "test": {"LOC": 178, "MISC": 157, "ORG": 395, "PER": 621},
+}
+TWITTER2017_FILES = {"train": "train.txt", "dev": "valid.txt", "test": "test.txt"}
+MNRE_FILES = {"train": "mnre_train.txt", "dev": "mnre_val .txt"}
+
+
+def entity_begins(path: Path) -> Counter[str]:
+    """A plain count of the file's B- labels by type, independent of the reader."""
+    return Counter(line.split("\t")[1][2:] for line in path.read_text(encoding="utf-8").splitlines()
+                   if "\t" in line and line.split("\t")[1].startswith("B-"))
+
 
 def test_twitter2017_stats(shared_data: Path, cotpd) -> None:
     result = cotpd("data", "stats", shared_data / "twitter2017", "--json")
@@ -18,12 +35,12 @@ def test_twitter2017_stats(shared_data: Path, cotpd) -> None:
     assert stats["task"] == "mner"
     sizes = {split: s["sentences"] for split, s in stats["splits"].items()}
     assert sizes == {"train": 3373, "dev": 723, "test": 723}
-    assert set(stats["splits"]["train"]["label_counts"]) == {"PER", "LOC", "ORG", "MISC"}
-    # Every B- starts an entity; the counts agree with a plain count of B- labels.
-    begins = sum(line.split("\t")[1].startswith("B-") for line in
-                 (shared_data / "twitter2017" / "train.txt").read_text().splitlines()
-                 if "\t" in line)
-    assert sum(stats["splits"]["train"]["label_counts"].values()) >= begins
+    # Every B- starts an entity: the counts equal a plain count of B- labels, type by type.
+    for split, name in TWITTER2017_FILES.items():
+        counts = stats["splits"][split]["label_counts"]
+        assert counts == TWITTER2017_ENTITIES[split], split
+        assert counts == dict(entity_begins(shared_data / "twitter2017" / name)), split
+        assert stats["splits"][split]["problems"] == {}
 
 
 def test_mnre_stats(shared_data: Path, cotpd) -> None:
@@ -35,6 +52,14 @@ def test_mnre_stats(shared_data: Path, cotpd) -> None:
     assert stats["splits"]["dev"]["sentences"] == 1624
     labels = json.loads((shared_data / "mnre" / "ours_rel2id.json").read_text())
     assert set(stats["splits"]["train"]["label_counts"]) == set(labels)
+    # One relation per instance: the counts equal a plain count of the files' relations.
+    for split, name in MNRE_FILES.items():
+        lines = (shared_data / "mnre" / name).read_text(encoding="utf-8").splitlines()
+        relations = Counter(ast.literal_eval(line)["relation"] for line in lines if line.strip())
+        assert stats["splits"][split]["label_counts"] == dict(relations), split
+        assert sum(relations.values()) == stats["splits"][split]["sentences"]
+    assert stats["splits"]["train"]["label_counts"]["/loc/loc/contain"] == 629
+    assert stats["splits"]["dev"]["label_counts"]["/loc/loc/contain"] == 82
 
 
 @pytest.mark.parametrize("split", ["train.txt", "valid.txt", "test.txt"])
