@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from corpus.bio import bio_spans
+from corpus.registry import SPLITS, get_dataset, read_split
+
 REPO = Path(__file__).resolve().parent.parent
 HANDWRITTEN = REPO / "data" / "demo_mner" / "knowledge" / "handwritten.jsonl"
 
@@ -81,8 +84,15 @@ stages: [caption, teach, train, evaluate]
     table = (out / "table.md").read_text()
     assert "| handwritten | 2 |" in table and "| entity-list | 2 |" in table
     assert "Knowledge quality" in table and (out / "plot.png").is_file()
-    # The entity-list knowledge names every gold entity token by construction.
-    assert "entity-list" in table and "handwritten" in table
+    # The entity-list knowledge names every gold entity token by construction: its row shows
+    # every gold entity of the prepared splits named, and every sample with knowledge.
+    samples = [s for split in SPLITS for s in read_split(get_dataset("demo_mner"), split).samples]
+    entities = sum(len(bio_spans(s.labels)) for s in samples)
+    rows = {line.split(" (")[0].strip("| "): line for line in table.splitlines()
+            if line.startswith(("| entity-list (", "| handwritten ("))}
+    assert f"| 100.0% of {entities} | {len(samples)} of {len(samples)} |" in rows["entity-list"]
+    # Both teachers are measured against the same gold entities (one row each).
+    assert f"% of {entities} | {len(samples)} of {len(samples)} |" in rows["handwritten"]
     again = cotpd("study", str(study))
     assert again.out.count("finished earlier, kept") == 4
 
