@@ -5,6 +5,7 @@ through the teach stage's store, so a re-run (or a larger `times`) asks only wha
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from pathlib import Path
@@ -26,6 +27,8 @@ from teacher.catalogue import load_catalogue
 from teacher.config import TeacherConfig
 from teacher.runner import Teacher
 from teacher.store import KnowledgeStore
+
+logger = logging.getLogger(__name__)
 
 
 def require_augment(config: AugmentConfig | None) -> AugmentConfig:
@@ -62,6 +65,8 @@ def augment_run(augment: AugmentConfig | None, teacher_config: TeacherConfig, da
     prepared = prepare_dataset(data, run_dir)
     train = read_samples_jsonl(prepared.data_dir / "train.jsonl")  # only train is augmented
     sources = choose_sources(train, config)
+    logger.info("%d training samples, %d chosen as sources; copies per source: %s", len(train),
+                len(sources), config.times.model_dump())
     catalogue = load_catalogue(teacher_config.prompt_files)
     start = time.perf_counter()
     if not any(config.times.model_dump().values()):

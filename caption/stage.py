@@ -5,6 +5,7 @@ provenance. Resumable (ids already written are skipped), and a bad image is reco
 from __future__ import annotations
 
 import json
+import logging
 import os
 import time
 from collections import Counter
@@ -23,6 +24,8 @@ from corpus.files import atomic_write_text, read_samples_jsonl
 from corpus.prepare import prepare_dataset
 from corpus.registry import get_dataset
 from corpus.run_files import RunFiles, read_caption_records
+
+logger = logging.getLogger(__name__)
 
 
 def build_captioner(config: CaptionConfig, images_dir: Path) -> Captioner:
@@ -77,6 +80,8 @@ def caption_stage(config: CaptionConfig, data: DataConfig, run_dir: Path,
     output.parent.mkdir(parents=True, exist_ok=True)
     done, recovered, dropped = _resume(output, retry_failed)
     todo = [i for i in ids if i not in done]
+    logger.info("%d images: %d already captioned, %d to caption (%s) -> %s", len(ids),
+                len(ids) - len(todo), len(todo), config.backend, output)
     spec = get_dataset(data.dataset)
     images_dir = spec.directory_under(data.data_root) / (spec.images or "images")
     if todo and captioner is None:  # a finished run never loads the model

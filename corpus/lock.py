@@ -14,6 +14,7 @@ import contextlib
 import errno
 import fcntl
 import json
+import logging
 import os
 import socket
 import sys
@@ -27,12 +28,13 @@ from corpus.errors import CotpdError
 
 RUN_LOCK = ".cotpd.lock"
 
+logger = logging.getLogger(__name__)
 _held: dict[str, tuple[int, int]] = {}  # resolved lock path -> (fd, depth), this process
 _guard = threading.Lock()
 
 
 def _say(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+    logger.warning(message)  # stderr on the console, and the stage's log
 
 
 def _command() -> str:

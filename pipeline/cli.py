@@ -24,12 +24,21 @@ from pipeline.cli_student import train
 from pipeline.cli_study import study
 from pipeline.cli_teacher import store, teach
 from pipeline.doctor import doctor
+from pipeline.logs import configure_console
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
-def cli(debug: bool) -> None:
-    """cotpd: Chain-of-Thought Prompt Distillation for multimodal NER and RE."""
+@click.option("-q", "--quiet", is_flag=True,
+              help="Console: warnings, errors and each stage's summary only.")
+@click.option("-v", "--verbose", is_flag=True, help="Console: debug messages too.")
+def cli(debug: bool, quiet: bool, verbose: bool) -> None:
+    """cotpd: Chain-of-Thought Prompt Distillation for multimodal NER and RE.
+
+    A stage's messages also go to <run>/logs/<stage>.log, at every level."""
+    if quiet and verbose:
+        raise click.UsageError("--quiet and --verbose exclude each other")
+    configure_console(quiet=quiet, verbose=verbose)
 
 
 cli.add_command(data)

@@ -7,11 +7,8 @@ from pathlib import Path
 
 import click
 
-from corpus.lock import run_dir_lock
-from corpus.run_files import RunFiles
-from pipeline import sections
 from pipeline.config import load_run_config
-from pipeline.rundir import write_provenance
+from pipeline.stages import run_stage
 
 
 @click.command()
@@ -23,21 +20,7 @@ def teach(config: Path, overrides: tuple[str, ...], retry_failed: bool) -> None:
     """The teacher stage: CoT explanations for every sample into the store (answers already
     stored are skipped), then the student's knowledge file."""
     run_config = load_run_config(config, list(overrides))
-    run_dir = run_config.run.directory
-    with run_dir_lock(run_dir):
-        summary = sections.teach(run_config, run_dir, retry_failed=retry_failed)
-        write_provenance(run_dir, "teach", run_config, summary["fingerprints"])
-    click.echo(f"teacher {summary['teacher']} ({summary['backend']}, {summary['fingerprint']}): "
-               f"{summary['answered']} answered, {summary['failed']} failed, "
-               f"{summary['truncated']} truncated (cut off at max_tokens), "
-               f"{summary['skipped_done']} already in the store; {summary['prompt_tokens']} "
-               f"tokens in, {summary['completion_tokens']} out in {summary['wall_seconds']} s "
-               f"({summary['completion_tokens_per_second']} tokens/s)")
-    click.echo(f"knowledge: {json.dumps(summary['knowledge'])} -> "
-               f"{RunFiles(run_dir).knowledge}")
-    if summary["failed"] or summary["truncated"]:
-        click.echo("some prompts failed or were cut off: `cotpd teach CONFIG --retry-failed` "
-                   "asks them again (the cut-off ones with twice the tokens)", err=True)
+    run_stage("teach", run_config, run_config.run.directory, retry_failed=retry_failed)
 
 
 @click.group()

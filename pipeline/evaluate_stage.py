@@ -10,6 +10,7 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import logging
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -36,6 +37,9 @@ from pipeline.rundir import git_commit
 
 if TYPE_CHECKING:
     from pipeline.config import RunConfig
+
+logger = logging.getLogger(__name__)
+
 
 def _read_json(path: Path) -> dict[str, Any] | None:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
@@ -114,7 +118,10 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
     predictor = StudentPredictor.load(model_dir, batch_size=batch_size)
     files.eval_dir.mkdir(parents=True, exist_ok=True)
     scores, predictions = {}, {}
+    logger.info("the %s student predicts from its %s view", run_config.student.variant,
+                predictor.view)
     for name, samples in splits.items():
+        logger.info("predicting %s: %d sentences", name, len(samples))
         predicted = predictor.predict_samples(samples)
         predictions[name] = predicted
         written = [copy.copy(s) for s in samples]
@@ -172,4 +179,5 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
     atomic_write_text(files.metrics, json.dumps(metrics, indent=2) + "\n")
     atomic_write_text(files.report,
                       render_report(metrics, confusion, worst, metrics["plots"]))
+    logger.info("wrote %s, %s and %d plot(s)", files.metrics, files.report, len(plots))
     return metrics

@@ -1,18 +1,29 @@
-"""All stages of one config in order: caption, teach, augment, train, evaluate.
+"""The one path through a stage, for its own command (`cotpd caption|teach|augment|train|
+evaluate`) and for `cotpd run` alike: `run_stage` opens `<run>/logs/<stage>.log`, holds the
+run's lock, calls the stage, writes its manifest (`manifests/<stage>.json`) and prints its
+summary, so the two kinds of command cannot drift apart. `run_stages` runs the stages of one
+config in order.
 
-Each stage is the same function its own command calls, and each skips what is already done
-(captions and teacher answers are cached per item; a finished student whose inputs have not
-changed is kept), so a re-run after a failure continues where it stopped.
+Each stage skips what is already done (captions and teacher answers are cached per item;
+under `cotpd run` a finished student whose inputs have not changed is kept), so a re-run
+after a failure continues where it stopped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import logging
+import os
+import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import click
 
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text
@@ -20,11 +31,25 @@ from corpus.fingerprint import sha256_file
 from corpus.lock import run_dir_lock
 from corpus.run_files import RunFiles
 from corpus.schema import config_to_yaml
-from pipeline import sections
+from pipeline import sections, summaries
 from pipeline.config import RunConfig
+from pipeline.logs import FILE_ONLY, log_to_file
 from pipeline.rundir import write_provenance
+from pipeline.summaries import Summary
+
+logger = logging.getLogger(__name__)
 
 STAGES = ("caption", "teach", "augment", "train", "evaluate")
+
+
+@dataclass
+class Outcome:
+    """What a stage did: its result, the summary to print, and the data fingerprints for
+    its manifest (None: the stage wrote nothing, so it leaves no manifest)."""
+
+    result: Any
+    summary: Summary
+    fingerprints: dict[str, str] | None
 
 
 def planned_stages(run_config: RunConfig) -> list[str]:
@@ -62,63 +87,101 @@ def student_is_current(run_config: RunConfig, run_dir: Path) -> bool:
     return json.loads(recorded.read_text(encoding="utf-8")) == train_inputs(run_config, run_dir)
 
 
-def _caption(run_config: RunConfig, run_dir: Path) -> str:
-    summary = sections.caption(run_config, run_dir)
-    if summary["written"]:
-        write_provenance(run_dir, "caption", run_config, summary["fingerprints"])
-        return (f"{summary['ok']} ok, {summary['failed']} failed, {summary['skipped_done']} "
-                f"already done of {summary['images']} images")
-    return summary["message"]
+def _caption(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
+             **_: Any) -> Outcome:
+    summary = sections.caption(run_config, run_dir, retry_failed=retry_failed)
+    return Outcome(summary, summaries.caption_summary(summary),
+                   summary["fingerprints"] if summary["written"] else None)
 
 
-def _teach(run_config: RunConfig, run_dir: Path) -> str:
-    summary = sections.teach(run_config, run_dir)
-    write_provenance(run_dir, "teach", run_config, summary["fingerprints"])
-    if "import" in summary:
-        done = ", ".join(f"{n} {what}" for what, n in summary["import"].items())
-    else:
-        done = (f"{summary['answered']} answered, {summary['failed']} failed, "
-                f"{summary['truncated']} truncated, "
-                f"{summary['skipped_done']} from the store")
-    return f"{summary['teacher']}: {done}; knowledge {summary['knowledge']}"
+def _teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
+           **_: Any) -> Outcome:
+    summary = sections.teach(run_config, run_dir, retry_failed=retry_failed)
+    return Outcome(summary, summaries.teach_summary(summary, run_dir), summary["fingerprints"])
 
 
-def _augment(run_config: RunConfig, run_dir: Path) -> str:
+def _augment(run_config: RunConfig, run_dir: Path, **_: Any) -> Outcome:
     summary = sections.augment(run_config, run_dir)
-    write_provenance(run_dir, "augment", run_config, summary.get("fingerprints", {}))
-    types = summary.get("types", {})
-    asked = sum(t.get("asked", 0) for t in types.values())
-    kept = ", ".join(f"{name} {t.get('kept', 0)}/{t.get('asked', 0)}" for name, t in types.items())
-    return f"{summary.get('written', 0)} augmented samples written of {asked} asked ({kept})"
+    return Outcome(summary, summaries.augment_summary(summary, run_dir),
+                   summary.get("fingerprints", {}))
 
 
-def _train(run_config: RunConfig, run_dir: Path) -> str:
-    if student_is_current(run_config, run_dir):
-        return "the student of these inputs is already trained; kept"
-    result = sections.train(run_config, run_dir)
-    write_provenance(run_dir, "train", run_config, result.report["fingerprints"])
-    atomic_write_text(RunFiles(run_dir).train_inputs,
-                      json.dumps(train_inputs(run_config, run_dir), indent=2) + "\n")
-    return f"dev F1 {100 * result.dev_metrics.get('eval_f1', 0.0):.2f}"
+def _train(run_config: RunConfig, run_dir: Path, keep_current_student: bool = False,
+           **_: Any) -> Outcome:
+    variant = run_config.student.variant if run_config.student else ""
+    if keep_current_student and student_is_current(run_config, run_dir):
+        return Outcome(None, summaries.train_summary(None, variant), None)
+    result = sections.train(run_config, run_dir)  # torch loads only here
+    if _rank() == 0:  # what the student was made from, so `cotpd run` can keep it
+        atomic_write_text(RunFiles(run_dir).train_inputs,
+                          json.dumps(train_inputs(run_config, run_dir), indent=2) + "\n")
+    return Outcome(result, summaries.train_summary(result, variant),
+                   result.report["fingerprints"])
 
 
-def _evaluate(run_config: RunConfig, run_dir: Path) -> str:
+def _evaluate(run_config: RunConfig, run_dir: Path, **_: Any) -> Outcome:
     from pipeline.evaluate_stage import evaluate_run
 
     metrics = evaluate_run(run_config, run_dir)
-    head = metrics["headline"]
-    return f"{head['split']} F1 {100 * head['f1']:.2f}"
+    return Outcome(metrics, summaries.evaluate_summary(metrics, run_dir),
+                   metrics["fingerprints"]["data"])
 
 
-RUNNERS: dict[str, Callable[[RunConfig, Path], str]] = {
+RUNNERS: dict[str, Callable[..., Outcome]] = {
     "caption": _caption, "teach": _teach, "augment": _augment, "train": _train,
     "evaluate": _evaluate}
 
 
+def _rank() -> int:
+    return int(os.environ.get("RANK", "0"))  # under torchrun/deepspeed, rank 0 reports
+
+
+def run_stage(stage: str, run_config: RunConfig, run_dir: Path,
+              echo: Callable[[str], None] = click.echo, **options: Any) -> Outcome:
+    """Run one stage with its log, lock, manifest and summary. `options` go to the stage
+    (`retry_failed` for caption and teach; `keep_current_student` for train).
+
+    The ranks of a distributed training are processes of one training: rank 0 holds the
+    run's lock, writes the log and the manifest and prints the summary for all of them."""
+    if stage not in RUNNERS:
+        raise CotpdError(f"unknown stage {stage!r}; the stages are {', '.join(STAGES)}")
+    if _rank() != 0:
+        return RUNNERS[stage](run_config, run_dir, **options)
+    with log_to_file(RunFiles(run_dir).log(stage)):
+        logger.info("[%s] started (run directory %s)", stage, run_dir)
+        logger.debug("[%s] command: %s", stage, " ".join(sys.argv))
+        began = time.perf_counter()
+        try:
+            with run_dir_lock(run_dir):
+                outcome = RUNNERS[stage](run_config, run_dir, **options)
+                if outcome.fingerprints is not None:
+                    manifest = write_provenance(run_dir, stage, run_config,
+                                                outcome.fingerprints)
+                    logger.debug("[%s] manifest -> %s", stage, manifest)
+        except BaseException as error:  # recorded in the log; the command reports it
+            logger.error("[%s] failed: %s", stage, str(error) or type(error).__name__,
+                         exc_info=not isinstance(error, CotpdError), extra={FILE_ONLY: True})
+            raise
+        _report(stage, outcome.summary, echo)
+        logger.info("[%s] done in %.2f s", stage, time.perf_counter() - began)
+    return outcome
+
+
+def _report(stage: str, summary: Summary, echo: Callable[[str], None]) -> None:
+    """The summary on the console (even under --quiet: it is the command's result) and in
+    the stage's log."""
+    for line in summary.lines:
+        logger.info("[%s] %s", stage, line, extra={FILE_ONLY: True})
+        echo(f"[{stage}] {line}")
+    for note in summary.notes:
+        logger.warning("[%s] %s", stage, note, extra={FILE_ONLY: True})
+        click.echo(note, err=True)
+
+
 def run_stages(run_config: RunConfig, run_dir: Path, only: Sequence[str] | None = None,
-               echo: Callable[[str], None] = print) -> dict[str, float]:
-    """Run the planned stages (or `only` those, in pipeline order); returns seconds per
-    stage, also written to `<run>/pipeline_times.json`."""
+               echo: Callable[[str], None] = click.echo) -> dict[str, float]:
+    """Run the planned stages (or `only` those, in pipeline order), each through
+    `run_stage`; returns seconds per stage, also written to `<run>/pipeline_times.json`."""
     planned = planned_stages(run_config)
     if only:
         unknown = sorted(set(only) - set(STAGES))
@@ -126,15 +189,15 @@ def run_stages(run_config: RunConfig, run_dir: Path, only: Sequence[str] | None 
             raise CotpdError(f"unknown stage(s) {', '.join(unknown)}; the stages are "
                              f"{', '.join(STAGES)}")
         for stage in (s for s in STAGES if s in only and s not in planned):
-            echo(f"[{stage}] the config has no section for this stage; skipped")
+            logger.warning("[%s] the config has no section for this stage; skipped", stage)
         planned = [s for s in planned if s in only]
     times: dict[str, float] = {}
-    with run_dir_lock(run_dir):
+    with run_dir_lock(run_dir) if _rank() == 0 else contextlib.nullcontext():
         for stage in planned:
-            echo(f"[{stage}] ...")
             began = time.perf_counter()
-            outcome = RUNNERS[stage](run_config, run_dir)
+            run_stage(stage, run_config, run_dir, echo=echo, keep_current_student=True)
             times[stage] = round(time.perf_counter() - began, 2)
-            echo(f"[{stage}] {outcome} ({times[stage]} s)")
-        atomic_write_text(RunFiles(run_dir).pipeline_times, json.dumps(times, indent=2) + "\n")
+        if _rank() == 0:
+            atomic_write_text(RunFiles(run_dir).pipeline_times,
+                              json.dumps(times, indent=2) + "\n")
     return times

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import random
 import time
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ from student.trainer import (
 )
 from student.views import MARKERS, ViewBuilder
 
+logger = logging.getLogger(__name__)
 
 @dataclass
 class TrainResult:
@@ -171,6 +173,11 @@ def fit(config: StudentConfig, task: str, train: list[Sample], dev: list[Sample]
         infer_view=config.resolved_infer_view,
         new_parameters_lr_multiplier=config.train.new_parameters_lr_multiplier)
     last = last_complete_checkpoint(checkpoints) if config.train.resume else None
+    if last:
+        logger.info("resuming from %s", last)
+    logger.info("training the %s student on %d samples (%d with a teacher's scores), "
+                "selecting on %d dev sentences", config.variant, len(train),
+                len(teacher_logprobs or []), len(dev))
     start = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=last)
     return Fitted(trainer, model, tokenizer, time.perf_counter() - start,
@@ -215,6 +222,7 @@ def train_student(config: StudentConfig, data: DataConfig, run_dir: Path, seed: 
             1 for s in augmented_samples if not s.context.knowledge)
         train = train + augmented_samples
     require_context(config, train)
+    logger.info("context attached per split: %s", json.dumps(context_report))
     renames = data.label_map  # e.g. OTHER -> MISC in cross-domain runs
     registered = list(dict.fromkeys(renames.get(t, t) for t in spec.labels or []))
     labels = label_list(spec.task, registered or None, train)
@@ -248,6 +256,8 @@ def train_student(config: StudentConfig, data: DataConfig, run_dir: Path, seed: 
                      run_config_yaml or config_to_yaml(config), state_dict=state_dict,
                      recipe=report["recipe"])
         atomic_write_text(files.train_report, json.dumps(report, indent=2) + "\n")
+        logger.info("saved the student (best checkpoint on dev: %s) -> %s",
+                    report["best_checkpoint"], model_dir)
     return TrainResult(model_dir, dev_metrics, report)
 
 

@@ -4,6 +4,7 @@ on the inference view (so model selection sees exactly what predict will do)."""
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import shutil
@@ -24,6 +25,7 @@ from student.config import View
 from student.data import EncodedDataset
 
 LOSS_PARTS = ("nll", "kl", "prompt_nll", "hidden")
+logger = logging.getLogger(__name__)
 
 
 class DistillationTrainer(Trainer):
@@ -67,6 +69,7 @@ class DistillationTrainer(Trainer):
             for name, values in self._loss_parts.items():
                 logs[name] = round(sum(values) / len(values), 4)
             self._loss_parts = {}
+        logger.debug("step %d: %s", self.state.global_step, logs)  # the stage's log keeps them
         super().log(logs, *args, **kwargs)
 
     def prediction_step(self, model: nn.Module, inputs: dict[str, torch.Tensor],

@@ -7,6 +7,7 @@ import base64
 import dataclasses
 import hashlib
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +20,7 @@ from teacher.backend import GenerationRequest, GenerationResult, TeacherBackend
 from teacher.catalogue import CatalogPrompt, Style
 from teacher.store import TRUNCATED_REASON, KnowledgeStore, StoredRow
 
+logger = logging.getLogger(__name__)
 
 def teacher_fingerprint(parts: dict[str, Any]) -> str:
     """What identifies a teacher's answers, as 16 hex digits of a sha256."""
@@ -101,6 +103,8 @@ def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teache
     todo = [s for s in samples if s.id in truncated or
             s.id not in answered and (retry_failed or s.id not in failed)]
     counts = PromptCounts(asked=len(todo), skipped=len(samples) - len(todo))
+    logger.info("prompt %s (version %s): %d to ask, %d already in the store", prompt.id,
+                version, len(todo), counts.skipped)
     if not todo:
         return counts
     bar = tqdm(total=len(todo), desc=f"teach {prompt.id}", unit="prompt", dynamic_ncols=True)
@@ -137,6 +141,10 @@ def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teache
             teacher.backend.generate(requests, store_result)
     finally:
         bar.close()
+    logger.info("prompt %s: %d answered, %d truncated, %d failed%s", prompt.id, counts.answered,
+                counts.truncated, counts.failed,
+                f" ({', '.join(f'{n} {e}' for e, n in counts.errors.items())})"
+                if counts.errors else "")
     return counts
 
 
