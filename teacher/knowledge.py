@@ -17,6 +17,23 @@ SECTION_TITLES = {"noun": "Words", "sentence": "Background", "multimodal": "Imag
                   "imported": "Knowledge"}
 
 
+def drop_repeated_lines(text: str) -> tuple[str, int]:
+    """The answer with each line kept once (first copy, in order), and how many copies were
+    dropped. A small base model can loop on one line until max_tokens; the store keeps the
+    answer as written, the student reads it once."""
+    lines = text.split("\n")
+    seen: set[str] = set()
+    kept: list[str] = []
+    for line in lines:
+        key = " ".join(line.split())
+        if key and key in seen:
+            continue
+        seen.add(key)
+        kept.append(line)
+    dropped = len(lines) - len(kept)
+    return ("\n".join(kept) if dropped else text), dropped
+
+
 def join_sections(answers: dict[str, str], order: Sequence[str]) -> str:
     """`[Words] ... [Background] ... [Image] ...` in the configured order."""
     parts = [f"[{SECTION_TITLES.get(p, p)}] {answers[p].strip()}" for p in order
@@ -38,7 +55,10 @@ def assemble_knowledge(
     counts: Counter[str] = Counter()
     joined: dict[str, str] = {}
     for sample in samples:
-        present = {p: answers.get(p, {}).get(sample.id, "") for p in order}
+        present = {}
+        for p in order:
+            present[p], dropped = drop_repeated_lines(answers.get(p, {}).get(sample.id, ""))
+            counts["repeated_lines_dropped"] += dropped
         text = join_sections(present, order)
         if not text:
             counts["missing"] += 1
