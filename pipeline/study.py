@@ -48,6 +48,9 @@ class StudySpec(StrictModel):
     overrides: dict[str, Any] = {}  # applied to every cell
     axes: dict[str, dict[str, dict[str, Any]]] = {}  # axis -> arm -> overrides
     seeds: list[int] = Field([42], min_length=1)
+    # Cells left out of the grid: each entry names arms of some axes ({teacher: none,
+    # student: distilled}); a cell matching every arm of one entry is not run.
+    exclude: list[dict[str, str]] = []
     stages: list[str] | None = None  # None: every stage the config has a section for
     metrics: list[str] = ["test.f1", "dev.f1"]  # <split>.<precision|recall|f1>
     shared_store: bool = True
@@ -65,6 +68,11 @@ def load_study(path: Path) -> StudySpec:
     spec = validate(StudySpec, data, str(path))
     if not spec.config.is_absolute():
         spec = spec.model_copy(update={"config": path.resolve().parent / spec.config})
+    for entry in spec.exclude:
+        for axis, arm in entry.items():
+            if arm not in spec.axes.get(axis, {}):
+                raise ConfigError(f"{path}: exclude names {axis}={arm}, which is not an arm "
+                                  f"of the study's axes")
     unknown = sorted(set(spec.stages or []) - set(STAGES))
     if unknown:
         raise ConfigError(f"{path}: unknown stage(s) {', '.join(unknown)}; the stages are "
@@ -89,8 +97,10 @@ def cells(spec: StudySpec) -> list[tuple[dict[str, str], int]]:
     """Every (arm per axis, seed) of the grid, axes in file order."""
     names = list(spec.axes)
     arms = [list(spec.axes[axis]) for axis in names]
-    return [(dict(zip(names, combo, strict=True)), seed)
-            for combo in itertools.product(*arms) for seed in spec.seeds]
+    grid = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*arms)]
+    kept = [cell for cell in grid
+            if not any(all(cell.get(a) == v for a, v in entry.items()) for entry in spec.exclude)]
+    return [(cell, seed) for cell in kept for seed in spec.seeds]
 
 
 def cell_id(cell: dict[str, str], seed: int) -> str:

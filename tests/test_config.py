@@ -139,6 +139,20 @@ def test_a_study_cell_names_the_cot_cell_of_its_own_seed_as_teacher(cluster_env)
     assert checked == 2 * 3 * len(spec.seeds)
 
 
+def test_a_study_leaves_out_the_cells_it_excludes(tmp_path: Path, cluster_env) -> None:
+    from pipeline.study import cells, load_study
+
+    spec = load_study(REPO / "studies" / "teacher_swap_cpu.yaml")
+    grid = {(cell["student"], cell["teacher"]) for cell, _ in cells(spec)}
+    assert ("distilled", "none") not in grid and ("cot", "none") in grid
+    assert len(cells(spec)) == (2 * 3 - 1) * len(spec.seeds)
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(f"name: bad\nconfig: {REPO / 'configs' / 'demo.yaml'}\n"
+                   "axes: {teacher: {a: {}}}\nexclude: [{teacher: b}]\n")
+    with pytest.raises(ConfigError, match="exclude names teacher=b"):
+        load_study(bad)
+
+
 def test_environment_references_expand_and_name_what_is_unset(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("COTPD_MODELS", "/models")
