@@ -13,6 +13,7 @@ from pathlib import Path
 
 from corpus.bio import is_bio_label, label_type, orphan_inside_positions
 from corpus.errors import DataFormatError, shorten
+from corpus.files import atomic_write_bytes
 from corpus.fingerprint import sha256_bytes
 from corpus.records import MnerSample
 from corpus.text_file import decode_lines
@@ -152,4 +153,4 @@ def format_conll(samples: Iterable[MnerSample], newline: str = "\n") -> str:
 
 
 def write_conll(path: str | Path, samples: Iterable[MnerSample], newline: str = "\n") -> None:
-    Path(path).write_bytes(format_conll(samples, newline).encode("utf-8"))
+    atomic_write_bytes(path, format_conll(samples, newline).encode("utf-8"))

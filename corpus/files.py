@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import tempfile
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,14 +16,53 @@ from typing import IO
 from corpus.errors import DataFormatError
 from corpus.records import Sample, sample_from_dict
 
+# `.<name>.<pid>-<host>.<random>.tmp`: the writer is named, so a temporary whose writer died
+# (SIGKILL between creating and renaming it) can be told from one being written right now.
+_TEMPORARY = re.compile(r"^\..+\.(\d+)-([0-9a-f]{8})\.[a-z0-9_]{8}\.tmp$")
+
+
+def _host_tag() -> str:
+    return f"{zlib.crc32(socket.gethostname().encode()):08x}"
+
+
+def _writer_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's live process
+    return True
+
+
+def remove_stale_temporaries(folder: str | Path, recursive: bool = True) -> list[Path]:
+    """Remove the temporary files of atomic writes in `folder` (and below, when
+    `recursive`) whose writer, a process of this host, is gone (killed between creating and
+    renaming them); returns them. A temporary of a live writer, or of another host's, is
+    left alone."""
+    removed: list[Path] = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for path in (folder.rglob if recursive else folder.glob)(".*.tmp"):
+        match = _TEMPORARY.match(path.name)
+        if match and match.group(2) == _host_tag() and not _writer_alive(int(match.group(1))):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
 
 @contextmanager
 def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     """A file handle whose content appears at `path` only when the block ends cleanly:
-    written to a temporary file beside it, fsynced, then renamed. Never a half file."""
+    written to a temporary file beside it, fsynced, then renamed. Never a half file; the
+    temporaries that killed writers left in the folder are removed first (a resumed stage
+    writes its files again, so a kill leaves nothing behind once the stage is re-run)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    remove_stale_temporaries(path.parent, recursive=False)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp",
+                               prefix=f".{path.name}.{os.getpid()}-{_host_tag()}.")
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as handle:

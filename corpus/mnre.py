@@ -11,6 +11,7 @@ from typing import Any
 
 from corpus.conll import LabelProblem, ReadResult
 from corpus.errors import DataFormatError, shorten
+from corpus.files import atomic_write_bytes
 from corpus.fingerprint import sha256_bytes
 from corpus.records import Mention, MreSample
 from corpus.text_file import decode_lines
@@ -128,4 +129,4 @@ def format_mnre(samples: Iterable[MreSample], newline: str = "\n") -> str:
 
 
 def write_mnre(path: str | Path, samples: Iterable[MreSample], newline: str = "\n") -> None:
-    Path(path).write_bytes(format_mnre(samples, newline).encode("utf-8"))
+    atomic_write_bytes(path, format_mnre(samples, newline).encode("utf-8"))

@@ -4,6 +4,7 @@ moment), and checks that a run directory holds no torn file."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -110,6 +111,28 @@ def run_killed(args: list[str], after_s: float, timeout_s: float = 600) -> bool:
         return True
 
 
+KILLPOINT = Path(__file__).resolve().parent / "killpoint.py"
+
+
+def run_killed_at(point: str, at: int, *args: str,
+                  timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
+    """`cotpd ARGS` that SIGKILLs itself the `at`-th time it reaches `point` (killpoint.py)."""
+    return subprocess.run([sys.executable, str(KILLPOINT), point, str(at), *map(str, args)],
+                          cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
+
+
+def leftovers(folder: Path) -> list[str]:
+    """What a killed writer can leave behind and a finished run must not: temporaries of
+    atomic writes, SQLite rollback journals and WAL files, lock files, `tmp*` staging."""
+    found = []
+    for path in sorted(folder.rglob("*")):
+        name = path.name
+        if (name.endswith((".tmp", "-journal", "-wal", "-shm", ".lock"))
+                or name.startswith("tmp")):
+            found.append(str(path.relative_to(folder)))
+    return found
+
+
 def teach_args(out_dir: Path, url: str, *extra: str, prompts: str = "[noun]") -> list[str]:
     """`cotpd teach` of the demo set against `url`, fast-failing settings."""
     return ["teach", str(DEMO_CONFIG), "--set", f"run.output_dir={out_dir}",
@@ -125,7 +148,7 @@ def store_rows(store: Path) -> list[tuple[str, str, str | None]]:
 
 
 def assert_sqlite_intact(path: Path) -> None:
-    with sqlite3.connect(path) as db:
+    with contextlib.closing(sqlite3.connect(path)) as db:  # closed: no -wal left by us
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok", path
 
 
