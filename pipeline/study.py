@@ -9,6 +9,7 @@ teacher store, so a teacher answers each prompt once for the whole study. A fini
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import itertools
 import json
@@ -22,6 +23,7 @@ from pydantic import Field
 
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, read_samples_jsonl
+from corpus.records import Sample
 from corpus.run_files import RunFiles
 from corpus.schema import StrictModel, config_to_yaml
 from eval.knowledge_quality import knowledge_quality
@@ -152,10 +154,26 @@ def _cell_quality(run_config: RunConfig) -> dict[str, Any] | None:
     samples = [s for path in sorted(files.data_dir.glob("*.jsonl"))
                for s in read_samples_jsonl(path)]
     attach_context(samples, None, load_knowledge_files([knowledge_path]))
+    fingerprint = summary["fingerprint"]
     with KnowledgeStore(Path(summary["store"])) as store:
-        rows = store.summary(summary["fingerprint"])
-    return {"teacher": summary["teacher"], "fingerprint": summary["fingerprint"],
-            "dataset": run_config.data.dataset, **knowledge_quality(samples, rows)}
+        rows = store.summary(fingerprint)
+        per_prompt = [
+            {"prompt": row["prompt_id"], "version": row["prompt_hash"],
+             "mean_latency_s": row["mean_latency_s"],
+             "failure_reasons": store.failure_reasons(fingerprint, row["prompt_id"],
+                                                      row["prompt_hash"]),
+             **knowledge_quality(_with_knowledge(samples, store.texts(
+                 fingerprint, row["prompt_id"], row["prompt_hash"])), [row])}
+            for row in rows]
+    return {"teacher": summary["teacher"], "fingerprint": fingerprint,
+            "dataset": run_config.data.dataset, **knowledge_quality(samples, rows),
+            "prompts": per_prompt}
+
+
+def _with_knowledge(samples: list[Sample], texts: dict[str, str]) -> list[Sample]:
+    """Copies of the samples whose knowledge is one prompt's answer (none where it has none)."""
+    return [dataclasses.replace(s, context=dataclasses.replace(
+        s.context, knowledge=texts.get(s.id))) for s in samples]
 
 
 def run_study(spec: StudySpec, extra: list[str] | None = None,
@@ -201,6 +219,8 @@ def write_study_outputs(spec: StudySpec, results: list[dict[str, Any]],
                "(no cell was evaluated: the study's stages stop before evaluate)\n"))
     if quality:
         text += "\n## Knowledge quality (no training needed)\n\n" + format_quality(quality)
+        if any(q.get("prompts") for q in quality):
+            text += "\n### Per prompt\n\n" + format_prompt_quality(quality)
     atomic_write_text(out / "table.md", text)
     headline = spec.metrics[0]
     if table and any(entry[headline] for entry in table):
@@ -222,4 +242,24 @@ def format_quality(quality: list[dict[str, Any]]) -> str:
             f"{100 * q.get('truncated_rate', 0.0):.1f}% | "
             f"{100 * q.get('failure_rate', 0.0):.1f}% | {q.get('tokens_in', 0)} | "
             f"{q.get('tokens_out', 0)} |")
+    return "\n".join(lines) + "\n"
+
+
+def format_prompt_quality(quality: list[dict[str, Any]]) -> str:
+    """One row per teacher x dataset x prompt version: what each prompt kind adds and costs."""
+    header = ["teacher", "dataset", "prompt", "gold entities named", "samples answered",
+              "words (mean)", "truncated", "failures (reasons)", "tokens in", "tokens out",
+              "latency s (mean)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for q in quality:
+        for p in q.get("prompts", []):
+            reasons = ", ".join(f"{n} {r}" for r, n in p["failure_reasons"].items())
+            latency = p["mean_latency_s"]
+            lines.append(
+                f"| {q['teacher']} | {q['dataset']} | {p['prompt']} ({p['version']}) | "
+                f"{100 * p['entity_coverage']:.1f}% | {p['with_knowledge']} of {p['samples']} | "
+                f"{p['words_mean']:.1f} | {100 * p.get('truncated_rate', 0.0):.1f}% | "
+                f"{p.get('failures', 0)}{f' ({reasons})' if reasons else ''} | "
+                f"{p.get('tokens_in', 0)} | {p.get('tokens_out', 0)} | "
+                f"{'' if latency is None else f'{latency:.2f}'} |")
     return "\n".join(lines) + "\n"

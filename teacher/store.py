@@ -18,6 +18,7 @@ import json
 import sqlite3
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -200,6 +201,14 @@ class KnowledgeStore:
         sql = f"SELECT sample_key, text FROM answers WHERE {_KEY} AND {keep}"
         with self._lock:
             return dict(self._db.execute(sql, (teacher, prompt_id, prompt_hash)).fetchall())
+
+    def failure_reasons(self, teacher: str, prompt_id: str, prompt_hash: str) -> dict[str, int]:
+        """How many stored failures of one prompt version have each reason (the error's
+        text before its first colon: `timeout after 5 retries`, `context_length`, ...)."""
+        sql = f"SELECT error FROM answers WHERE {_KEY} AND error IS NOT NULL"
+        with self._lock:
+            errors = [e for (e,) in self._db.execute(sql, (teacher, prompt_id, prompt_hash))]
+        return dict(Counter(error.split(":", 1)[0].strip() for error in errors).most_common())
 
     def summary(self, teacher: str | None = None) -> list[dict[str, Any]]:
         """Counts (answered whole, truncated, failed) and cost per teacher and prompt

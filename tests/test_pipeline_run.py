@@ -93,6 +93,11 @@ stages: [caption, teach, train, evaluate]
     assert f"| 100.0% of {entities} | {len(samples)} of {len(samples)} |" in rows["entity-list"]
     # Both teachers are measured against the same gold entities (one row each).
     assert f"% of {entities} | {len(samples)} of {len(samples)} |" in rows["handwritten"]
+    # Per prompt: the imported prompt's own row says the same for the entity-list teacher.
+    prompt_rows = [line for line in table.split("### Per prompt")[1].splitlines()
+                   if line.startswith("| entity-list | demo_mner | imported (")]
+    assert len(prompt_rows) == 1
+    assert f"| 100.0% | {len(samples)} of {len(samples)} |" in prompt_rows[0]
     again = cotpd("study", str(study))
     assert again.out.count("finished earlier, kept") == 4
 

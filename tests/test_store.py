@@ -110,6 +110,20 @@ def test_summary_counts(store: KnowledgeStore) -> None:
     assert next(r for r in every if r["teacher"] == "fp-b")["teacher_name"] is None
 
 
+def test_failure_reasons_are_counted_per_prompt_version(store: KnowledgeStore) -> None:
+    store.put_many([
+        (FP, PID, PH, "a", fail("timeout after 5 retries")),
+        (FP, PID, PH, "b", fail("timeout after 5 retries")),
+        (FP, PID, PH, "c", fail("context_length: This model's maximum context length is 2048")),
+        (FP, PID, PH, "d", ok("fine")),
+        (FP, PID, "h2", "a", fail("http 404: no such model")),
+    ])
+    assert store.failure_reasons(FP, PID, PH) == {"timeout after 5 retries": 2,
+                                                  "context_length": 1}
+    assert store.failure_reasons(FP, PID, "h2") == {"http 404": 1}
+    assert store.failure_reasons("fp-b", PID, PH) == {}
+
+
 def test_export_jsonl(store: KnowledgeStore, tmp_path: Path) -> None:
     store.put_many(
         [
