@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import json
 import sys
 import tempfile
@@ -42,6 +43,24 @@ def prompts(count: int, max_tokens: int) -> list[GenerationRequest]:
         max_tokens=max_tokens) for i in range(count)]
 
 
+def dataset_prompts(data_root: Path, count: int) -> list[GenerationRequest]:
+    """The teach stage's own requests for the first Twitter-2017 test tweets: noun, sentence
+    and multimodal (BLIP-2 captions from `<data_root>/captions/BLIP2_17.txt`) in turn, each
+    with its catalogue stop strings and max_tokens."""
+    from corpus.context_files import attach_context, load_captions
+    from corpus.registry import get_dataset, read_split
+    from teacher.runner import build_request
+
+    samples = read_split(get_dataset("twitter2017"), "test", data_root).samples
+    attach_context(samples, load_captions(data_root / "captions" / "BLIP2_17.txt"), None)
+    catalogue = load_catalogue()
+    teacher = Teacher(backend=_Unreachable(), fingerprint="-", style="completion")
+    kinds = ("noun", "sentence", "multimodal")
+    requests = [build_request(samples[i // len(kinds)], catalogue[kinds[i % len(kinds)]],
+                              teacher) for i in range(count)]
+    return [dataclasses.replace(r, key=f"{i}:{r.key}") for i, r in enumerate(requests)]
+
+
 def tokens_per_second(results: list[GenerationResult], seconds: float) -> float:
     return sum(r.completion_tokens or 0 for r in results) / seconds
 
@@ -59,7 +78,8 @@ def server_section(args: argparse.Namespace) -> list[str]:
 
     from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
 
-    requests = prompts(args.prompts, args.max_tokens)
+    requests = (dataset_prompts(args.data_root, args.prompts) if args.data_root
+                else prompts(args.prompts, args.max_tokens))
     settings = OpenAIBackendSettings(model=args.model, base_urls=(args.server_url,),
                                      concurrency=args.concurrency,
                                      sampling=SamplingParams(max_tokens=args.max_tokens))
@@ -155,9 +175,16 @@ def main() -> None:
     parser.add_argument("--max-tokens", type=int, default=32)
     parser.add_argument("--cached-rows", type=int, default=10000)
     parser.add_argument("--skip-local", action="store_true")
+    parser.add_argument("--data-root", type=Path,
+                        help="server prompts: the teach stage's noun/sentence/multimodal "
+                             "requests for Twitter-2017 test tweets from this data root "
+                             "(their own max_tokens), instead of --max-tokens noun prompts")
     parser.add_argument("--json", help="also write the rows to this file")
     args = parser.parse_args()
     rows = ["| what | completion tokens/s | ratio |", "|---|---|---|"]
+    if args.data_root:
+        rows.append(f"| server prompts: {args.prompts} Twitter-2017 test requests "
+                    "(noun, sentence, multimodal) | | |")
     if args.server_url:
         rows += server_section(args)
     else:
