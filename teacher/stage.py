@@ -59,6 +59,7 @@ def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: 
         else:
             spec = get_dataset(data.dataset)
             images = spec.directory_under(data.data_root) / (spec.images or "images")
+            catalogue = load_catalogue(config.prompt_files)  # a bad prompt file fails first
             if teacher is None:
                 from teacher.factory import build_teacher
 
@@ -72,7 +73,6 @@ def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: 
                 teacher = build_teacher(config, images_dir=images)
             fingerprint = teacher.fingerprint
             store.register_teacher(fingerprint, config.name, teacher.backend.fingerprint_parts())
-            catalogue = load_catalogue(config.prompt_files)
             order = list(config.knowledge.prompts)
             for prompt_id in order:
                 counts[prompt_id] = run_prompt(samples, catalogue[prompt_id], teacher, store,
