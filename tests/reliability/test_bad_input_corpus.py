@@ -1,6 +1,7 @@
 """The bad-input corpus (tests/data/bad_inputs/) through every command that reads it: each
-case exits 2 with one clear line naming the file (and line) and what is wrong, or is handled
-(exit 0) with what it counted; never a traceback. The `cotpd data stats` cases without a
+case exits 2 with one `error:` line naming the file (and line) and what is wrong (a config
+error adds one indented line per wrong key: `lines` in expected.yaml), or is handled (exit 0)
+with what it counted; never a traceback. The `cotpd data stats` cases without a
 `run` key are run by tests/test_bad_inputs.py; this file runs the rest and counts them all."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ RUNS = {
                   "--set", "student.context.knowledge=[{file}]"],
     "captions": ["train", str(DEMO_CONFIG), "--set", "run.output_dir={tmp}",
                  "--set", "student.context.captions={file}"],
+    "store_summary": ["store", "summary", "{file}"],
     "prompts": ["teach", str(DEMO_CONFIG), "--set", "run.output_dir={tmp}",
                 "--set", "teacher.backend=openai", "--set", TO_NOWHERE,
                 "--set", "teacher.prompt_files=[{file}]"],
@@ -33,7 +35,7 @@ RUNS = {
 def test_the_corpus_is_large_and_covers_every_reader() -> None:
     assert len(ALL) >= 30
     kinds = {name.split("_")[0] for name in ALL}
-    assert {"conll", "mnre", "config", "knowledge", "captions", "prompts"} <= kinds
+    assert {"conll", "mnre", "config", "knowledge", "captions", "prompts", "store"} <= kinds
     assert {case["run"] for case in CASES.values()} == set(RUNS)
 
 
@@ -49,6 +51,9 @@ def test_bad_input_is_refused_clearly_or_handled(name: str, tmp_path: Path, cotp
     for fragment in case["says"]:
         assert fragment in message, f"{fragment!r} not in {message!r}"
     if case["exit"] == 2:
-        assert result.err.startswith("error: ") and result.err.count("\n") <= 6, result.err
+        first, *details = result.err.splitlines()
+        assert first.startswith("error: ") and result.err.endswith("\n"), result.err
+        assert len(details) == case.get("lines", 1) - 1, result.err
+        assert not [line for line in details if line.startswith("error")], result.err
         if case.get("names_file", True):
             assert file in result.err
