@@ -30,7 +30,7 @@ def test_bad_input_gives_one_clear_message(name: str, cotpd) -> None:
         assert fragment in message, f"{fragment!r} not in {message!r}"
     assert "Traceback" not in result.err + result.out
     if case["exit"] == 2:
-        assert result.err.startswith("error: ") and result.err.count("\n") <= 3
+        assert result.err.startswith("error: ") and result.err.count("\n") == 1, result.err
 
 
 def test_the_installed_command_exits_2_without_traceback_and_debug_shows_it() -> None:
