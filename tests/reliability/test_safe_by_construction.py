@@ -13,7 +13,7 @@ from harness import REPO
 
 from pipeline.config import RunConfig
 
-PACKAGES = ("corpus", "teacher", "augment", "student", "eval", "pipeline", "benchmarks",
+PACKAGES = ("corpus", "caption", "teacher", "augment", "student", "eval", "pipeline", "benchmarks",
             "scripts")
 SQL_METHODS = {"execute", "executemany", "executescript"}
 SAFE_IN_SQL = {"int"}  # calls allowed inside an f-string SQL text
@@ -52,6 +52,8 @@ def trees() -> dict[str, ast.AST]:
 
 def test_the_scan_sees_the_whole_tree(trees: dict[str, ast.AST]) -> None:
     assert len(trees) > 60 and "teacher/store.py" in trees and "student/train.py" in trees
+    packages = {p.parent.name for p in REPO.glob("*/__init__.py")}
+    assert packages <= set(PACKAGES), packages - set(PACKAGES)  # every package of the project
 
 
 def find_unsafe_loads(trees: dict[str, ast.AST]) -> list[str]:
