@@ -93,13 +93,22 @@ def test_faults_and_a_server_crash_end_answered_or_failed_with_reason(tmp_path: 
 
 @pytest.mark.slow
 def test_a_server_down_for_the_whole_run_fails_every_row_with_its_reason(tmp_path: Path) -> None:
+    """No server at all: the run stops before asking, in one line, storing nothing. A server
+    that lists its model but drops every completion: every row fails with its reason, and
+    `--retry-failed` completes them once it is healthy."""
     out = tmp_path / "run"
     server = ServerProcess(tmp_path / "requests.jsonl")  # not started: connections refused
-    began = time.monotonic()
-    down = run_cotpd(*teach_args(out, server.url, "--set", "teacher.openai.max_retries=1"),
-                     timeout_s=300)
+    absent = run_cotpd(*teach_args(out, server.url), timeout_s=300)
+    assert absent.returncode == 2
+    assert [line for line in absent.stderr.splitlines() if line.strip()] == [
+        f"error: no teacher server answers at {server.url} (teacher.openai.base_urls); start "
+        "one with `bash scripts/serve_teacher.sh` (or scripts/slurm/serve_teacher.sbatch)"]
+    assert store_rows(out / "demo_mner" / "teacher" / "store.sqlite") == []
+    dropping = ServerProcess(tmp_path / "dropped.jsonl", default="drop")
+    with dropping:
+        down = run_cotpd(*teach_args(out, dropping.url, "--set", "teacher.openai.max_retries=1"),
+                         timeout_s=300)
     assert down.returncode == 0, down.stderr[-2000:]
-    assert time.monotonic() - began < 120
     rows = store_rows(out / "demo_mner" / "teacher" / "store.sqlite")
     assert len(rows) == DEMO_SAMPLES
     assert {error for *_, error in rows} == {"connection error after 1 retries"}
