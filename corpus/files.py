@@ -21,6 +21,20 @@ from corpus.records import Sample, sample_from_dict
 _TEMPORARY = re.compile(r"^\..+\.(\d+)-([0-9a-f]{8})\.[a-z0-9_]{8}\.tmp$")
 
 
+def _umask() -> int:
+    """The process's umask, read without changing it (Linux), else by setting it back."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def _host_tag() -> str:
     return f"{zlib.crc32(socket.gethostname().encode()):08x}"
 
@@ -47,7 +61,10 @@ def remove_stale_temporaries(folder: str | Path, recursive: bool = True) -> list
     for path in (folder.rglob if recursive else folder.glob)(".*.tmp"):
         match = _TEMPORARY.match(path.name)
         if match and match.group(2) == _host_tag() and not _writer_alive(int(match.group(1))):
-            path.unlink(missing_ok=True)
+            try:
+                path.unlink(missing_ok=True)
+            except OSError:  # a read-only folder: the write that follows says so
+                continue
             removed.append(path)
     return removed
 
@@ -69,6 +86,7 @@ def atomic_writer(path: str | Path, mode: str = "wb") -> Iterator[IO]:
     try:
         encoding = None if "b" in mode else "utf-8"
         with os.fdopen(fd, mode, encoding=encoding) as handle:
+            os.fchmod(fd, 0o666 & ~_umask())  # as open() would make it, not mkstemp's 0600
             yield handle
             handle.flush()
             os.fsync(handle.fileno())

@@ -236,3 +236,19 @@ def test_a_read_only_checkpoint_folder_is_one_line_and_keeps_the_last_one(traine
     after = digests(student)
     assert {k: v for k, v in after.items() if k in before} == before
     assert not (folder / "checkpoint-4").exists()
+
+
+def test_an_atomic_write_gets_the_permissions_of_an_ordinary_write(tmp_path: Path) -> None:
+    """A file written atomically gets the permissions an ordinary write would (the umask's),
+    not those of its temporary file (0600): a run's outputs stay readable by the group."""
+    from corpus.files import atomic_write_text
+
+    mask = os.umask(0o022)
+    try:
+        atomic_write_text(tmp_path / "shared.txt", "readable by the group\n")
+        os.umask(0o027)
+        atomic_write_text(tmp_path / "private.txt", "not by others\n")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "shared.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "private.txt").stat().st_mode & 0o777 == 0o640
