@@ -5,7 +5,8 @@ ENOSPC); a read-only folder is a folder without write permission (as root, the p
 gives up CAP_DAC_OVERRIDE first, so the permission binds it too). Each fault ends the
 command with exit 2 and one stderr line, `error: ...` naming the file (progress bars off,
 `--quiet`), and leaves everything written before it as it was: the store's earlier answers,
-the earlier checkpoint and trained student, the earlier knowledge file, and no temporary."""
+the earlier checkpoint and trained student, the earlier knowledge file, and no temporary.
+A full disk under the knowledge file and a read-only checkpoint folder run with `-m slow`."""
 
 from __future__ import annotations
 
@@ -84,23 +85,33 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
 
 @pytest.fixture(scope="module")
 def noun_taught(server: ServerProcess, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A run whose store holds the noun answers (each test works on a copy)."""
+    """A run whose store, outside the run directory (so the teacher folder holds only the
+    knowledge file and the summary), holds the noun answers. Each test works on a copy."""
     out = tmp_path_factory.mktemp("noun_taught")
-    finish(teach_args(out, server.url))
-    return out / "demo_mner"
+    finish(teach_args(out, server.url, "--set", f"teacher.store={out / 'store' / 'store.sqlite'}"))
+    return out
+
+
+def copy_of(taught: Path, tmp_path: Path, server: ServerProcess,
+            prompts: str) -> tuple[list[str], Path, Path]:
+    """A copy of that run and store; the args of a teach of `prompts` into them, the
+    store and the run's teacher folder."""
+    for part in ("demo_mner", "store"):
+        shutil.copytree(taught / part, tmp_path / part)
+    store = tmp_path / "store" / "store.sqlite"
+    args = teach_args(tmp_path, server.url, "--set", f"teacher.store={store}", prompts=prompts)
+    return args, store, tmp_path / "demo_mner" / "teacher"
 
 
 def test_a_full_disk_under_the_store_is_one_line_and_keeps_every_stored_answer(
         tmp_path: Path, server: ServerProcess, noun_taught: Path) -> None:
-    shutil.copytree(noun_taught, tmp_path / "demo_mner")
-    store = tmp_path / "demo_mner" / "teacher" / "store.sqlite"
+    args, store, _ = copy_of(noun_taught, tmp_path, server, "[noun,sentence]")
     before = answers(store)
     assert len(before) == DEMO_SAMPLES and store.stat().st_size < 40_000
     # the sentence answers grow the store's log past 40,000 bytes
-    fails_with_one_line(teach_args(tmp_path, server.url, prompts="[noun,sentence]"),
-                        rf"error: {re.escape(str(store))}: could not write the knowledge "
-                        r"store \(.+\); free space or allow writing there, then run "
-                        r"again: the answers stored before are kept",
+    fails_with_one_line(args, rf"error: {re.escape(str(store))}: could not write the "
+                              r"knowledge store \(.+\); free space or allow writing there, "
+                              r"then run again: the answers stored before are kept",
                         file_size_limit=40_000)
     assert_sqlite_intact(store)
     after = answers(store)
@@ -110,64 +121,43 @@ def test_a_full_disk_under_the_store_is_one_line_and_keeps_every_stored_answer(
 
 def test_a_read_only_store_folder_is_one_line_and_keeps_the_store(
         tmp_path: Path, server: ServerProcess, noun_taught: Path) -> None:
-    shutil.copytree(noun_taught, tmp_path / "demo_mner")
-    folder = tmp_path / "demo_mner" / "teacher"
-    before, asked = digests(folder), len(server.requests())
-    with read_only(folder):
-        fails_with_one_line(teach_args(tmp_path, server.url, prompts="[noun,sentence]"),
-                            rf"error: Permission denied: "
-                            rf"{re.escape(str(folder / 'store.sqlite.lock'))}")
+    args, store, _ = copy_of(noun_taught, tmp_path, server, "[noun,sentence]")
+    before, asked = digests(store.parent), len(server.requests())
+    with read_only(store.parent):
+        fails_with_one_line(args, rf"error: Permission denied: "
+                                  rf"{re.escape(str(store.with_name('store.sqlite.lock')))}")
     assert len(server.requests()) == asked  # nothing asked that could not be kept
-    assert digests(folder) == before
+    assert digests(store.parent) == before
 
 
 # -- the knowledge file -----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def hostile_taught(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A finished teach whose store lies outside the run directory (so the teacher folder
-    holds only the knowledge file and the summary), with answers long enough that the
-    knowledge file is larger than the store's 32 KiB shared-memory file."""
-    folder = tmp_path_factory.mktemp("hostile_taught")
-    with ServerProcess(folder / "requests.jsonl", default="hostile") as server:
-        finish(teach_args(folder, server.url, "--set",
-                          f"teacher.store={folder / 'store' / 'store.sqlite'}",
-                          prompts="[noun,sentence]"))
-    return folder
+def test_a_read_only_knowledge_folder_is_one_line_and_keeps_the_old_file(
+        tmp_path: Path, server: ServerProcess, noun_taught: Path) -> None:
+    args, _, folder = copy_of(noun_taught, tmp_path, server, "[noun]")  # all stored
+    before = digests(folder)
+    with read_only(folder):
+        fails_with_one_line(args, rf"error: Permission denied: "
+                                  rf"{re.escape(str(folder / 'knowledge.jsonl'))}")
+    assert digests(folder) == before and leftovers(folder) == []
 
 
-@pytest.fixture
-def taught(tmp_path: Path, hostile_taught: Path,
-           server: ServerProcess) -> tuple[list[str], Path]:
-    """A copy of that run, and the args of a teach that finds every answer stored and only
-    writes the knowledge file again (the server is never asked)."""
-    shutil.copytree(hostile_taught / "demo_mner", tmp_path / "demo_mner")
-    shutil.copytree(hostile_taught / "store", tmp_path / "store")
-    args = teach_args(tmp_path, server.url, "--set",
-                      f"teacher.store={tmp_path / 'store' / 'store.sqlite'}",
-                      prompts="[noun,sentence]")
-    return args, tmp_path / "demo_mner" / "teacher"
-
-
+@pytest.mark.slow
 def test_a_full_disk_under_the_knowledge_file_is_one_line_and_keeps_the_old_one(
-        taught: tuple[list[str], Path]) -> None:
-    args, folder = taught
+        tmp_path: Path, server: ServerProcess) -> None:
+    """With answers long enough that the knowledge file is larger than the store's 32 KiB
+    shared-memory file (the limit must let the store open)."""
+    with ServerProcess(tmp_path / "hostile.jsonl", default="hostile") as hostile:
+        finish(teach_args(tmp_path / "taught", hostile.url, "--set",
+                          f"teacher.store={tmp_path / 'taught' / 'store' / 'store.sqlite'}",
+                          prompts="[noun,sentence]"))
+    args, _, folder = copy_of(tmp_path / "taught", tmp_path / "copy", server, "[noun,sentence]")
     knowledge = folder / "knowledge.jsonl"
     before = digests(folder)
     assert knowledge.stat().st_size > 40_000
     fails_with_one_line(args, rf"error: File too large: {re.escape(str(knowledge))}",
                         file_size_limit=40_000)
-    assert digests(folder) == before and leftovers(folder) == []
-
-
-def test_a_read_only_knowledge_folder_is_one_line_and_keeps_the_old_file(
-        taught: tuple[list[str], Path]) -> None:
-    args, folder = taught
-    before = digests(folder)
-    with read_only(folder):
-        fails_with_one_line(args, rf"error: Permission denied: "
-                                  rf"{re.escape(str(folder / 'knowledge.jsonl'))}")
     assert digests(folder) == before and leftovers(folder) == []
 
 
@@ -226,6 +216,7 @@ def test_a_full_disk_under_a_checkpoint_is_one_line_and_keeps_the_last_one(train
     assert not checkpoint_is_complete(folder, 4)  # torn: never resumed from
 
 
+@pytest.mark.slow
 def test_a_read_only_checkpoint_folder_is_one_line_and_keeps_the_last_one(trained) -> None:
     args, student = trained
     before = digests(student)
