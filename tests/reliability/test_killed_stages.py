@@ -191,7 +191,7 @@ def test_train_killed_inside_a_checkpoint_write_resumes_from_the_last_whole_one(
     assert got_weights.keys() == want_weights.keys()
     for name, tensor in want_weights.items():
         assert got_weights[name].equal(tensor), name
-    assert leftovers(run) == []
+    assert leftovers(run) == [] and torn_jsonl_lines(run) == []
 
 
 def test_evaluate_killed_in_the_rename_resumes_to_the_same_metrics(
@@ -207,4 +207,4 @@ def test_evaluate_killed_in_the_rename_resumes_to_the_same_metrics(
     assert (got["splits"], got["headline"]) == (want["splits"], want["headline"])
     for name in ("dev.conll", "test.conll"):
         assert (run / "eval" / name).read_bytes() == (ref / "eval" / name).read_bytes()
-    assert leftovers(run) == []
+    assert leftovers(run) == [] and torn_jsonl_lines(run) == []
