@@ -14,8 +14,8 @@ import pytest
 from harness import REPO, ServerProcess
 
 DRIVER = Path(__file__).resolve().parent / "load_driver.py"
-# README's figures (measured on the 2-core machine: peak 190 MiB, 51 MiB over the start at
-# 10,000 prompts, 35 MiB at 1,000, so 16 MiB more for 9,000 more prompts).
+# README's figures (measured twice on the 2-core machine: peak 183 and 190 MiB, 45 and 51 MiB
+# over the start at 10,000 prompts, 35 MiB at 1,000: 10-16 MiB more for 9,000 more prompts).
 PEAK_MIB, OVER_START_MIB, MORE_FOR_9000_MIB = 256, 96, 32
 README_LOAD = (f"peak RSS under {PEAK_MIB} MiB, at most {OVER_START_MIB} MiB over the "
                f"process's start, and at most {MORE_FOR_9000_MIB} MiB more at 10,000 prompts "
