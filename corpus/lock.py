@@ -77,7 +77,11 @@ def _open_locked(path: Path, what: str) -> int:
     """An fd of `path` holding its flock, the same file the path names (a holder that
     released and removed it in between would leave us locking a deleted file)."""
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as error:  # a read-only folder or file system: name what is locked
+            raise CotpdError(f"cannot lock {what}: {error.strerror.lower()} writing its lock "
+                             f"file {path} (the folder must be writable)") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as error:

@@ -124,8 +124,10 @@ def test_a_read_only_store_folder_is_one_line_and_keeps_the_store(
     args, store, _ = copy_of(noun_taught, tmp_path, server, "[noun,sentence]")
     before, asked = digests(store.parent), len(server.requests())
     with read_only(store.parent):
-        fails_with_one_line(args, rf"error: Permission denied: "
-                                  rf"{re.escape(str(store.with_name('store.sqlite.lock')))}")
+        lock = re.escape(str(store.with_name("store.sqlite.lock")))
+        fails_with_one_line(args, rf"error: cannot lock the knowledge store "
+                                  rf"{re.escape(str(store))}: permission denied writing its "
+                                  rf"lock file {lock} \(the folder must be writable\)")
     assert len(server.requests()) == asked  # nothing asked that could not be kept
     assert digests(store.parent) == before
 
