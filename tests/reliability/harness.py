@@ -170,6 +170,13 @@ def teach_args(out_dir: Path, url: str, *extra: str, prompts: str = "[noun]") ->
             "--set", f"teacher.knowledge.prompts={prompts}", *extra]
 
 
+def caption_args(out_dir: Path, model: Path, batch_size: int) -> list[str]:
+    """`cotpd caption` of the demo set with a tiny BLIP-2, three new tokens a caption."""
+    return ["caption", str(DEMO_CONFIG), "--set", f"run.output_dir={out_dir}",
+            "--set", "caption.backend=transformers", "--set", f"caption.model={model}",
+            "--set", "caption.max_new_tokens=3", "--set", f"caption.batch_size={batch_size}"]
+
+
 def store_rows(store: Path) -> list[tuple[str, str, str | None]]:
     with sqlite3.connect(store) as db:
         return db.execute("SELECT prompt_id, sample_key, error FROM answers "

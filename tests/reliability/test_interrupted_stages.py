@@ -21,6 +21,7 @@ from harness import (
     DEMO_SAMPLES,
     ServerProcess,
     assert_sqlite_intact,
+    caption_args,
     teach_args,
     torn_jsonl_lines,
 )
@@ -141,9 +142,7 @@ def line_count(path: Path) -> int:
 def test_killed_caption_resumes_to_the_same_bytes(slow: bool, tmp_path: Path,
                                                   tiny_blip2: Path) -> None:
     def args(out: Path) -> list[str]:
-        return ["caption", str(DEMO_CONFIG), "--set", f"run.output_dir={out}",
-                "--set", "caption.backend=transformers", "--set", f"caption.model={tiny_blip2}",
-                "--set", "caption.max_new_tokens=3", "--set", "caption.batch_size=2"]
+        return caption_args(out, tiny_blip2, batch_size=2)
 
     finish(args(tmp_path / "ref"))
     run = tmp_path / "killed" / "demo_mner"

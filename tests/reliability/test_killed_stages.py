@@ -28,6 +28,7 @@ from harness import (
     DEMO_SAMPLES,
     ServerProcess,
     assert_sqlite_intact,
+    caption_args,
     leftovers,
     run_cotpd,
     run_killed_at,
@@ -67,9 +68,7 @@ def store_content(store: Path) -> list[tuple]:
 def test_caption_killed_mid_line_resumes_to_the_same_bytes(tmp_path: Path,
                                                            tiny_blip2: Path) -> None:
     def args(out: Path) -> list[str]:
-        return ["caption", str(DEMO_CONFIG), "--set", f"run.output_dir={out}",
-                "--set", "caption.backend=transformers", "--set", f"caption.model={tiny_blip2}",
-                "--set", "caption.max_new_tokens=3", "--set", "caption.batch_size=16"]
+        return caption_args(out, tiny_blip2, batch_size=16)
 
     finish(args(tmp_path / "ref"))
     run = tmp_path / "killed" / "demo_mner"
