@@ -67,6 +67,12 @@ class TeacherConfig(StrictModel):
         return name
 
 
+def served_model_name(config: TeacherConfig) -> str:
+    """The model name an OpenAI-compatible server is asked for: `teacher.openai.model`, else
+    `teacher.model`, else `teacher.name`."""
+    return config.openai.model or config.model or config.name
+
+
 def model_folder(config: TeacherConfig) -> Path:
     """`teacher.model`, resolved: the local folder the in-process backends load."""
     if not config.model:

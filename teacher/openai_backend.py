@@ -35,7 +35,7 @@ from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, sto
 from tenacity.wait import wait_base, wait_random_exponential
 
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
-from teacher.config import TeacherConfig
+from teacher.config import TeacherConfig, served_model_name
 from teacher.registry import register_backend
 
 RETRIED_STATUS = frozenset({408, 429})  # and every 5xx
@@ -173,7 +173,7 @@ class OpenAIBackend:
     def from_config(cls, config: TeacherConfig, sampling: SamplingParams) -> OpenAIBackend:
         server = config.openai
         return cls(OpenAIBackendSettings(
-            model=server.model or config.model or config.name, base_urls=tuple(server.base_urls),
+            model=served_model_name(config), base_urls=tuple(server.base_urls),
             api_key=server.api_key, chat=config.style == "chat", concurrency=server.concurrency,
             timeout_s=server.timeout_s, max_retries=server.max_retries, sampling=sampling))
 
