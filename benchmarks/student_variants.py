@@ -35,6 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+from eval.paired import t_975  # noqa: E402
 
 # (run id, variant, seed); the order puts the first comparison early.
 RUNS = [
@@ -308,10 +309,6 @@ def main() -> None:
 
 
 # Two-sided 95% Student t quantiles by degrees of freedom.
-T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-       9: 2.262}
-
-
 def paired_report(results: Path, conf: dict, run_id: str) -> str:
     """(run) - (a) on the seeds both have, its 95% t-interval, and the retention
     R = ((run) - (a)) / ((c) - (a)) of the paired means (the table's (a) and (c) rows were
@@ -341,7 +338,7 @@ def paired_report(results: Path, conf: dict, run_id: str) -> str:
                      f"{d:+.2f} |")
     mean = statistics.mean(diffs)
     if len(diffs) > 1:
-        half = T95[len(diffs) - 1] * statistics.stdev(diffs) / len(diffs) ** 0.5
+        half = t_975(len(diffs) - 1) * statistics.stdev(diffs) / len(diffs) ** 0.5
         lines.append(f"\nmean difference {mean:+.2f} F1, 95% interval [{mean - half:+.2f}, "
                      f"{mean + half:+.2f}] over {len(diffs)} seeds")
     else:

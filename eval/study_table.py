@@ -6,6 +6,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
+from eval.paired import PairedDifference, paired_difference
+
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
     """Mean and sample standard deviation (0.0 for a single value)."""
@@ -42,4 +44,45 @@ def format_markdown(table: Sequence[dict[str, Any]], axes: Sequence[str],
             value = entry[metric]
             cells.append("n/a" if value is None else f"{100 * value[0]:.2f} ± {100 * value[1]:.2f}")
         lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def paired_against(results: Sequence[dict[str, Any]], axes: Sequence[str], axis: str,
+                   reference: str, metric: str) -> list[dict[str, Any]]:
+    """For each group whose `axis` arm is not `reference`: its `metric` minus that of the
+    cell with the same other arms and `reference`, paired by seed (seeds both have)."""
+    by_cell: dict[tuple[str, ...], dict[int, float]] = {}
+    for row in results:
+        value = row["scores"].get(metric)
+        if value is not None:
+            by_cell.setdefault(tuple(row["cell"][a] for a in axes), {})[row["seed"]] = value
+    position = list(axes).index(axis)
+    rows = []
+    for arms, values in by_cell.items():
+        if arms[position] == reference:
+            continue
+        base = by_cell.get((*arms[:position], reference, *arms[position + 1:]), {})
+        seeds = sorted(set(values) & set(base))
+        rows.append({**dict(zip(axes, arms, strict=True)), "seeds": seeds,
+                     "difference": paired_difference([values[s] for s in seeds],
+                                                     [base[s] for s in seeds])
+                     if seeds else None})
+    return rows
+
+
+def format_paired(rows: Sequence[dict[str, Any]], axes: Sequence[str], axis: str,
+                  reference: str, metric: str) -> str:
+    """Differences in percentage points, `mean [95% interval]`."""
+    header = [*axes, "paired seeds", f"{metric} − {axis}={reference}"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        found: PairedDifference | None = row["difference"]
+        if found is None:
+            text = "n/a (no shared seed)"
+        elif found.low is None:
+            text = f"{100 * found.mean:+.2f} (one seed: no interval)"
+        else:
+            text = f"{100 * found.mean:+.2f} [{100 * found.low:+.2f}, {100 * found.high:+.2f}]"
+        lines.append("| " + " | ".join([*(str(row[a]) for a in axes),
+                                         ", ".join(map(str, row["seeds"])), text]) + " |")
     return "\n".join(lines) + "\n"

@@ -28,7 +28,7 @@ from corpus.run_files import RunFiles
 from corpus.schema import StrictModel, config_to_yaml
 from eval.knowledge_quality import knowledge_quality
 from eval.plots import bar_chart
-from eval.study_table import aggregate, format_markdown
+from eval.study_table import aggregate, format_markdown, format_paired, paired_against
 from pipeline.config import (
     ConfigError,
     RunConfig,
@@ -38,6 +38,11 @@ from pipeline.config import (
     validate,
 )
 from pipeline.stages import STAGES, run_stages
+
+
+class CellOverride(StrictModel):
+    where: dict[str, str] = Field(min_length=1)  # axis -> arm; every one must match
+    set: dict[str, Any] = Field(min_length=1)
 
 
 class StudySpec(StrictModel):
@@ -53,6 +58,12 @@ class StudySpec(StrictModel):
     # Cells left out of the grid: each entry names arms of some axes ({teacher: none,
     # student: distilled}); a cell matching every arm of one entry is not run.
     exclude: list[dict[str, str]] = []
+    # Settings for some combinations of arms, applied after the axes' own:
+    # [{where: {teacher: none, student: cot}, set: {student.variant: caption}}].
+    cell_overrides: list[CellOverride] = []
+    # Arms every other arm of their axis is compared with, paired by seed, on the first
+    # metric: {teacher: none} adds "test.f1 - teacher=none" with a 95% t-interval.
+    compare_to: dict[str, str] = {}
     stages: list[str] | None = None  # None: every stage the config has a section for
     metrics: list[str] = ["test.f1", "dev.f1"]  # <split>.<precision|recall|f1>
     shared_store: bool = True
@@ -70,11 +81,14 @@ def load_study(path: Path) -> StudySpec:
     spec = validate(StudySpec, data, str(path))
     if not spec.config.is_absolute():
         spec = spec.model_copy(update={"config": path.resolve().parent / spec.config})
-    for entry in spec.exclude:
-        for axis, arm in entry.items():
-            if arm not in spec.axes.get(axis, {}):
-                raise ConfigError(f"{path}: exclude names {axis}={arm}, which is not an arm "
-                                  f"of the study's axes")
+    for field, entries in (("exclude", spec.exclude),
+                           ("cell_overrides", [o.where for o in spec.cell_overrides]),
+                           ("compare_to", [spec.compare_to])):
+        for entry in entries:
+            for axis, arm in entry.items():
+                if arm not in spec.axes.get(axis, {}):
+                    raise ConfigError(f"{path}: {field} names {axis}={arm}, which is not an "
+                                      f"arm of the study's axes")
     unknown = sorted(set(spec.stages or []) - set(STAGES))
     if unknown:
         raise ConfigError(f"{path}: unknown stage(s) {', '.join(unknown)}; the stages are "
@@ -101,8 +115,35 @@ def cells(spec: StudySpec) -> list[tuple[dict[str, str], int]]:
     arms = [list(spec.axes[axis]) for axis in names]
     grid = [dict(zip(names, combo, strict=True)) for combo in itertools.product(*arms)]
     kept = [cell for cell in grid
-            if not any(all(cell.get(a) == v for a, v in entry.items()) for entry in spec.exclude)]
+            if not any(_matches(cell, entry) for entry in spec.exclude)]
     return [(cell, seed) for cell in kept for seed in spec.seeds]
+
+
+def _matches(cell: dict[str, str], where: dict[str, str]) -> bool:
+    return all(cell.get(axis) == arm for axis, arm in where.items())
+
+
+def parse_selection(entries: list[str], spec: StudySpec) -> dict[str, set[str]]:
+    """`--where axis=arm[,arm]` entries as axis -> arms; unknown axes and arms fail."""
+    selection: dict[str, set[str]] = {}
+    for entry in entries:
+        axis, sep, arms = entry.partition("=")
+        if not sep or axis not in spec.axes:
+            raise ConfigError(f"--where {entry!r}: expected AXIS=ARM[,ARM] with AXIS one of "
+                              f"{', '.join(spec.axes)}")
+        wanted = {a.strip() for a in arms.split(",") if a.strip()}
+        unknown = sorted(wanted - set(spec.axes[axis]))
+        if unknown or not wanted:
+            raise ConfigError(f"--where {entry!r}: {axis} has the arms "
+                              f"{', '.join(spec.axes[axis])}")
+        selection.setdefault(axis, set()).update(wanted)
+    return selection
+
+
+def selected(cell: dict[str, str], seed: int, where: dict[str, set[str]],
+             seeds: set[int] | None) -> bool:
+    return (seeds is None or seed in seeds) and all(cell.get(a) in arms
+                                                    for a, arms in where.items())
 
 
 def cell_id(cell: dict[str, str], seed: int) -> str:
@@ -115,6 +156,9 @@ def cell_config(spec: StudySpec, cell: dict[str, str], seed: int,
     settings = [_as_setting(k, v, fill) for k, v in spec.overrides.items()]
     for axis, arm in cell.items():
         settings += [_as_setting(k, v, fill) for k, v in spec.axes[axis][arm].items()]
+    for override in spec.cell_overrides:
+        if _matches(cell, override.where):
+            settings += [_as_setting(k, v, fill) for k, v in override.set.items()]
     settings += [*(extra or []), f"run.seed={seed}", f"run.name={cell_id(cell, seed)}",
                  f"run.output_dir={spec.directory / 'runs'}"]
     data = apply_overrides(load_yaml_with_base(spec.config), settings)
@@ -177,9 +221,12 @@ def _with_knowledge(samples: list[Sample], texts: dict[str, str]) -> list[Sample
 
 
 def run_study(spec: StudySpec, extra: list[str] | None = None,
-              echo: Callable[[str], None] = print) -> dict[str, Any]:
-    """Run every cell (skipping finished ones) and write results.jsonl, table.md,
-    knowledge_quality.md and plot.png into the study directory."""
+              echo: Callable[[str], None] = print, where: dict[str, set[str]] | None = None,
+              seeds: set[int] | None = None) -> dict[str, Any]:
+    """Run every cell (skipping finished ones; with `where`/`seeds`, only the cells they
+    select) and write results.jsonl, table.md and plot.png into the study directory. The
+    table holds every finished cell of the grid, selected or not, so a study can be run
+    a part at a time (on several nodes or over several sessions)."""
     grid = cells(spec)
     if not grid:
         raise CotpdError(f"study {spec.name}: the grid is empty")
@@ -188,6 +235,9 @@ def run_study(spec: StudySpec, extra: list[str] | None = None,
         run_config = cell_config(spec, cell, seed, extra)
         name = cell_id(cell, seed)
         metrics = _finished(run_config)
+        if metrics is None and not selected(cell, seed, where or {}, seeds):
+            echo(f"[{index}/{len(grid)}] {name}: not selected, not run")
+            continue
         if metrics is None:
             echo(f"[{index}/{len(grid)}] {name}")
             run_stages(run_config, run_config.run.directory, spec.stages,
@@ -217,6 +267,13 @@ def write_study_outputs(spec: StudySpec, results: list[dict[str, Any]],
     text = (f"# Study {spec.name}\n\nMean ± std over seeds {spec.seeds}; scores in %.\n\n"
             + (format_markdown(table, axes, spec.metrics) if table else
                "(no cell was evaluated: the study's stages stop before evaluate)\n"))
+    for axis, reference in spec.compare_to.items():
+        if scored:
+            text += (f"\n## Paired by seed against {axis}={reference}\n\n"
+                     "Differences in points; 95% t-interval over the paired seeds.\n\n"
+                     + format_paired(paired_against(scored, axes, axis, reference,
+                                                    spec.metrics[0]),
+                                     axes, axis, reference, spec.metrics[0]))
     if quality:
         text += "\n## Knowledge quality (no training needed)\n\n" + format_quality(quality)
         if any(q.get("prompts") for q in quality):

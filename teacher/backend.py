@@ -51,7 +51,9 @@ class SamplingParams:
 
 
 class TeacherBackend(Protocol):
-    """What the runner needs from a backend."""
+    """What the runner needs from a backend. A backend that depends on something outside the
+    process (a server) may also have `check_ready() -> None`, raising CotpdError with what
+    to do; the runner calls it before a prompt's first request, never when nothing is asked."""
 
     name: str
 

@@ -37,6 +37,7 @@ from tenacity.wait import wait_base, wait_random_exponential
 from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
 from teacher.config import TeacherConfig, served_model_name
 from teacher.registry import register_backend
+from teacher.server_check import require_server
 
 RETRIED_STATUS = frozenset({408, 429})  # and every 5xx
 CONTEXT_PATTERN = re.compile(
@@ -183,6 +184,7 @@ class OpenAIBackend:
         self.settings = settings
         self._llms: list[OpenAILike] = []  # one per replica, made per generate() call
         self._turn = 0  # round-robin position; a retry goes to the next replica
+        self._server_checked = False
 
     def fingerprint_parts(self) -> dict[str, Any]:
         # Replicas serve one model, so the URLs are not part of it; the endpoint is (the chat
@@ -191,8 +193,15 @@ class OpenAIBackend:
                 "endpoint": "chat" if self.settings.chat else "completions",
                 "sampling": dataclasses.asdict(self.settings.sampling)}
 
+    def check_ready(self) -> None:
+        """Fail in one line unless a replica answers and serves the model (checked once)."""
+        if not self._server_checked:
+            require_server(self.settings.base_urls, self.settings.model, self.settings.api_key)
+            self._server_checked = True
+
     def generate(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:
         if requests:
+            self.check_ready()  # before the first request only: a stored run needs no server
             asyncio.run(self._run(requests, on_result))
 
     async def _run(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:

@@ -107,6 +107,9 @@ def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teache
                 version, len(todo), counts.skipped)
     if not todo:
         return counts
+    check_ready = getattr(teacher.backend, "check_ready", None)
+    if check_ready is not None:  # e.g. no server: one error line, before the progress bar
+        check_ready()
     bar = tqdm(total=len(todo), desc=f"teach {prompt.id}", unit="prompt", dynamic_ncols=True)
 
     def store_result(request: GenerationRequest, result: GenerationResult) -> None:

@@ -1,6 +1,7 @@
-"""Before a teach run asks thousands of prompts over HTTP, check that a server answers and
+"""Before the openai backend sends its first request, check that a server answers and
 serves the configured model: otherwise every row would be stored as a failure (connection
-refused, or vLLM's 404 for an unknown model) and the user would learn it from the summary."""
+refused, or vLLM's 404 for an unknown model) and the user would learn it from the summary.
+A run whose answers are all in the store sends nothing and needs no server."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from corpus.prepare import prepare_dataset
 from corpus.registry import get_dataset
 from corpus.run_files import RunFiles, read_captions
 from teacher.catalogue import load_catalogue
-from teacher.config import TeacherConfig, served_model_name
+from teacher.config import TeacherConfig
 from teacher.import_backend import (
     IMPORTED_PROMPT,
     IMPORTED_VERSION,
@@ -62,12 +62,6 @@ def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: 
             catalogue = load_catalogue(config.prompt_files)  # a bad prompt file fails first
             if teacher is None:
                 from teacher.factory import build_teacher
-
-                if config.backend == "openai":
-                    from teacher.server_check import require_server
-
-                    require_server(config.openai.base_urls, served_model_name(config),
-                                   config.openai.api_key)
 
                 teacher = build_teacher(config, images_dir=images)
             fingerprint = teacher.fingerprint

@@ -139,18 +139,30 @@ def test_a_study_cell_names_the_cot_cell_of_its_own_seed_as_teacher(cluster_env)
     assert checked == 2 * 3 * len(spec.seeds)
 
 
-def test_a_study_leaves_out_the_cells_it_excludes(tmp_path: Path, cluster_env) -> None:
-    from pipeline.study import cells, load_study
+def test_a_study_leaves_out_excluded_cells_and_sets_cell_overrides(tmp_path: Path,
+                                                                    cluster_env) -> None:
+    from pipeline.study import cell_config, cells, load_study
 
     spec = load_study(REPO / "studies" / "teacher_swap_cpu.yaml")
-    grid = {(cell["student"], cell["teacher"]) for cell, _ in cells(spec)}
-    assert ("distilled", "none") not in grid and ("cot", "none") in grid
-    assert len(cells(spec)) == (2 * 3 - 1) * len(spec.seeds)
-    bad = tmp_path / "bad.yaml"
-    bad.write_text(f"name: bad\nconfig: {REPO / 'configs' / 'demo.yaml'}\n"
-                   "axes: {teacher: {a: {}}}\nexclude: [{teacher: b}]\n")
-    with pytest.raises(ConfigError, match="exclude names teacher=b"):
-        load_study(bad)
+    variants = {(cell["student"], cell["teacher"]): cell_config(spec, cell, seed).student.variant
+                for cell, seed in cells(spec)}
+    assert variants == {("cot", "none"): "caption", ("distilled", "none"): "text",
+                        ("cot", "gemma3-270m"): "cot", ("cot", "chatgpt"): "cot",
+                        ("distilled", "gemma3-270m"): "cpd", ("distilled", "chatgpt"): "cpd"}
+    grid = tmp_path / "grid.yaml"
+    grid.write_text(f"name: grid\nconfig: {REPO / 'configs' / 'demo.yaml'}\n"
+                    "axes: {teacher: {a: {}, b: {}}, student: {x: {}, y: {}}}\n"
+                    "exclude: [{teacher: b, student: y}]\nseeds: [1, 2]\n")
+    assert [(c["teacher"], c["student"]) for c, s in cells(load_study(grid)) if s == 1] == [
+        ("a", "x"), ("a", "y"), ("b", "x")]
+    for field, entry in (("exclude", "[{teacher: c}]"),
+                         ("cell_overrides", "[{where: {teacher: c}, set: {run.seed: 1}}]"),
+                         ("compare_to", "{teacher: c}")):
+        bad = tmp_path / f"bad_{field}.yaml"
+        bad.write_text(f"name: bad\nconfig: {REPO / 'configs' / 'demo.yaml'}\n"
+                       f"axes: {{teacher: {{a: {{}}}}}}\n{field}: {entry}\n")
+        with pytest.raises(ConfigError, match=f"{field} names teacher=c"):
+            load_study(bad)
 
 
 def test_environment_references_expand_and_name_what_is_unset(

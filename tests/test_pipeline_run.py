@@ -5,6 +5,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 
 from corpus.bio import bio_spans
 from corpus.registry import SPLITS, get_dataset, read_split
@@ -70,12 +71,20 @@ axes:
   teacher:
     handwritten: {{teacher.name: handwritten, teacher.import_files: [{HANDWRITTEN}]}}
     entity-list: {{teacher.name: entity-list, teacher.import_files: [{other_knowledge}]}}
+cell_overrides:
+  - {{where: {{teacher: entity-list}}, set: {{student.train.max_steps: 2}}}}
+compare_to: {{teacher: handwritten}}
 seeds: [1, 2]
 stages: [caption, teach, train, evaluate]
 """)
     quality_only = cotpd("study", str(study), "--only", "caption,teach")
     assert quality_only.exit_code == 0, quality_only.err[-3000:]
     assert "no cell was evaluated" in quality_only.out and "entity-list" in quality_only.out
+    # A part of the grid: one cell trains, the others are named and left.
+    part = cotpd("study", str(study), "--where", "teacher=handwritten", "--seeds", "1")
+    assert part.exit_code == 0, part.err[-3000:]
+    assert part.out.count("not selected, not run") == 3
+    assert "| handwritten | 1 |" in part.out and "| entity-list |" not in part.out
     result = cotpd("study", str(study))
     assert result.exit_code == 0, result.err[-3000:]
     out = tmp_path / "studies" / "swap"
@@ -84,6 +93,14 @@ stages: [caption, teach, train, evaluate]
     table = (out / "table.md").read_text()
     assert "| handwritten | 2 |" in table and "| entity-list | 2 |" in table
     assert "Knowledge quality" in table and (out / "plot.png").is_file()
+    assert "finished earlier, kept" in result.out  # the cell the partial run trained
+    # The cell override reached its cells only.
+    steps = {r["cell"]["teacher"]: yaml.safe_load(
+        (Path(r["run"]) / "config.resolved.yaml").read_text())["student"]["train"]["max_steps"]
+        for r in rows}
+    assert steps == {"handwritten": 3, "entity-list": 2}
+    paired = table.split("## Paired by seed against teacher=handwritten")[1]
+    assert "| entity-list | 1, 2 | " in paired
     # The entity-list knowledge names every gold entity token by construction: its row shows
     # every gold entity of the prepared splits named, and every sample with knowledge.
     samples = [s for split in SPLITS for s in read_split(get_dataset("demo_mner"), split).samples]

@@ -1,5 +1,6 @@
-"""The teach stage checks the HTTP teacher before asking: no server, or a server that serves
-another model, is one error line and no stored failure; a replica that is down while
+"""The openai backend checks the server before its first request: no server, or a server
+that serves another model, is one error line and no stored failure, in teach and augment
+alike; a run with every answer in the store needs no server; a replica that is down while
 another answers is left to the retries."""
 
 import socket
@@ -10,10 +11,13 @@ import pytest
 from fake_openai_server import FakeOpenAIServer
 
 from corpus.errors import CotpdError
+from teacher.backend import GenerationRequest
+from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
 from teacher.server_check import require_server, served_models
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "demo_mner.yaml"
+AUGMENT_CONFIG = REPO / "configs" / "demo.yaml"
 
 
 def _closed_port_url() -> str:
@@ -45,17 +49,78 @@ def test_one_replica_down_is_left_to_the_retries() -> None:
     assert list(up) == [server.url]
 
 
+def _http_teacher(url: str) -> list[str]:
+    return ["--set", "teacher.backend=openai", "--set", "teacher.name=fake",
+            "--set", f"teacher.openai.base_urls=[{url}]"]
+
+
+def _answer_rows(store: Path) -> int:
+    if not store.exists():  # the lock may create it; it must hold no answer rows
+        return 0
+    with sqlite3.connect(store) as db:
+        tables = {name for (name,) in db.execute(
+            "SELECT name FROM sqlite_master WHERE type='table'")}
+        return db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] \
+            if "answers" in tables else 0
+
+
+def _one_error_line(err: str, text: str) -> None:
+    error_lines = [line for line in err.splitlines() if line.strip()]
+    assert len(error_lines) == 1 and text in error_lines[0], err
+
+
 def test_teach_with_no_server_stores_nothing(tmp_path: Path, cotpd) -> None:
     result = cotpd("teach", CONFIG, "--set", f"run.output_dir={tmp_path}",
-                   "--set", "teacher.backend=openai", "--set", "teacher.name=fake",
-                   "--set", f"teacher.openai.base_urls=[{_closed_port_url()}]")
+                   *_http_teacher(_closed_port_url()))
     assert result.exit_code == 2
-    error_lines = [line for line in result.err.splitlines() if line.strip()]
-    assert len(error_lines) == 1 and "no teacher server answers" in error_lines[0]
-    store = tmp_path / "demo_mner" / "teacher" / "store.sqlite"
-    if store.exists():  # the lock may create it; it must hold no answer rows
-        with sqlite3.connect(store) as db:
-            tables = {name for (name,) in db.execute(
-                "SELECT name FROM sqlite_master WHERE type='table'")}
-            if "answers" in tables:
-                assert db.execute("SELECT COUNT(*) FROM answers").fetchone()[0] == 0
+    _one_error_line(result.err, "no teacher server answers")
+    assert _answer_rows(tmp_path / "demo_mner" / "teacher" / "store.sqlite") == 0
+
+
+def test_a_teach_with_every_answer_stored_needs_no_server(tmp_path: Path, cotpd) -> None:
+    """A study re-runs the teach stage of each cell; once the store holds every answer it
+    must not ask for a server that was stopped after teaching."""
+    args = ["teach", CONFIG, "--set", f"run.output_dir={tmp_path}"]
+    with FakeOpenAIServer() as server:
+        first = cotpd(*args, *_http_teacher(server.url))
+        asked = len([r for r in server.requests if r["path"].endswith("/completions")])
+    assert first.exit_code == 0, first.err
+    knowledge = tmp_path / "demo_mner" / "teacher" / "knowledge.jsonl"
+    before = knowledge.read_bytes()
+    assert asked > 0 and _answer_rows(tmp_path / "demo_mner" / "teacher" / "store.sqlite") == asked
+    again = cotpd(*args, *_http_teacher(server.url))  # the server is stopped now
+    assert again.exit_code == 0, again.err
+    assert knowledge.read_bytes() == before
+
+
+def test_augment_with_no_server_is_one_line(tmp_path: Path, cotpd) -> None:
+    """Augment asks through the same backend, so it gets the same check (before: one
+    connection-error failure row per augmentation prompt)."""
+    result = cotpd("augment", AUGMENT_CONFIG, "--set", f"run.output_dir={tmp_path}",
+                   *_http_teacher(_closed_port_url()))
+    assert result.exit_code == 2
+    _one_error_line(result.err, "no teacher server answers")
+    assert _answer_rows(tmp_path / "demo" / "teacher" / "store.sqlite") == 0
+
+
+def test_the_backend_checks_once_and_only_when_it_has_requests(monkeypatch) -> None:
+    import teacher.openai_backend as openai_backend
+
+    backend = OpenAIBackend(OpenAIBackendSettings(model="fake", base_urls=(_closed_port_url(),)))
+    backend.generate([], lambda request, result: None)  # nothing to send: no check
+    with pytest.raises(CotpdError, match="no teacher server answers"):
+        backend.generate([GenerationRequest("s1", prompt="x")], lambda request, result: None)
+    checks: list[str] = []
+
+    def counted(*args, **kwargs):
+        checks.append(args[1])
+        return require_server(*args, **kwargs)
+
+    monkeypatch.setattr(openai_backend, "require_server", counted)
+    with FakeOpenAIServer() as server:
+        backend = OpenAIBackend(OpenAIBackendSettings(model="fake", base_urls=(server.url,)))
+        answers: list[str] = []
+        for key in ("a", "b"):
+            backend.generate([GenerationRequest(key, prompt="x")],
+                             lambda request, result: answers.append(request.key))
+    assert answers == ["a", "b"] and checks == ["fake"]
