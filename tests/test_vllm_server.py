@@ -2,7 +2,9 @@
 `bash scripts/setup.sh vllm`), serving the embedded Gemma 3 270M from its cached HF folder.
 Marked `vllm`; skipped where .venv-vllm is absent. Run: python -m pytest -m vllm"""
 
+import contextlib
 import os
+import signal
 import socket
 import subprocess
 import time
@@ -43,23 +45,37 @@ def vllm_server(tmp_path_factory: pytest.TempPathFactory):
                "--dtype", "float32"]
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "VLLM_CPU_KVCACHE_SPACE": "2"}
     with open(log, "w") as handle:
-        server = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env)
+        # Its own process group: vLLM's engine runs in child processes, which a kill of the
+        # server alone would leave running (holding memory and cores) after a failed start.
+        server = subprocess.Popen(command, stdout=handle, stderr=subprocess.STDOUT, env=env,
+                                  start_new_session=True)
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.time() + 600
-    while time.time() < deadline:
-        if server.poll() is not None:
-            pytest.fail(f"vLLM exited: {log.read_text()[-3000:]}")
-        try:
-            urllib.request.urlopen(f"{url}/models", timeout=2)
-            break
-        except OSError:
-            time.sleep(2)
-    else:
-        server.kill()
-        pytest.fail(f"vLLM did not start in 600 s: {log.read_text()[-3000:]}")
-    yield url
-    server.terminate()
-    server.wait(timeout=60)
+    try:
+        deadline = time.time() + 600
+        while time.time() < deadline:
+            if server.poll() is not None:
+                pytest.fail(f"vLLM exited: {log.read_text()[-3000:]}")
+            try:
+                urllib.request.urlopen(f"{url}/models", timeout=2)
+                break
+            except OSError:
+                time.sleep(2)
+        else:
+            pytest.fail(f"vLLM did not start in 600 s: {log.read_text()[-3000:]}")
+        yield url
+    finally:
+        _stop_group(server)
+
+
+def _stop_group(server: subprocess.Popen) -> None:
+    """SIGTERM the server's process group, then SIGKILL what is left after 60 s."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGTERM)
+    with contextlib.suppress(subprocess.TimeoutExpired):
+        server.wait(timeout=60)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(server.pid, signal.SIGKILL)  # the engine children, if they outlived it
+    server.wait(timeout=30)
 
 
 def test_runner_answers_through_a_real_vllm_server(vllm_server: str) -> None:
