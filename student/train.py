@@ -19,6 +19,7 @@ from transformers import (
     TrainingArguments,
     set_seed,
 )
+from transformers.utils import logging as hf_logging
 
 from corpus.config import DataConfig
 from corpus.embedded_models import resolve_model_path
@@ -81,12 +82,43 @@ def load_encoder(config: StudentConfig, task: str):
     otherwise train on [UNK]s); its code runs only with the config's trust_remote_code."""
     path = resolve_model_path(config.encoder, "student.encoder")
     _, tokenizer = check_model_folder(path, config.trust_remote_code)
-    encoder = AutoModel.from_pretrained(path, add_pooling_layer=False, local_files_only=True,
-                                        trust_remote_code=config.trust_remote_code)
+    # transformers reports every key it did not load as a warning, the pooler this model
+    # leaves out too; the report is made here instead, warning only for what matters.
+    verbosity = hf_logging.get_verbosity()
+    hf_logging.set_verbosity_error()
+    try:
+        encoder, info = AutoModel.from_pretrained(
+            path, add_pooling_layer=False, local_files_only=True, output_loading_info=True,
+            trust_remote_code=config.trust_remote_code)
+    finally:
+        hf_logging.set_verbosity(verbosity)
+    report_encoder_loading(path, info)
     if task == "mre":
         tokenizer.add_special_tokens({"additional_special_tokens": list(MARKERS)})
         encoder.resize_token_embeddings(len(tokenizer))
     return tokenizer, encoder
+
+
+def report_encoder_loading(path: Path, info: dict[str, Any]) -> None:
+    """Weights the folder lacks start random: a warning naming them (a wrong folder shows
+    here). Weights it has that the model does not use: the pooler is expected (the student
+    reads token states); others are a warning."""
+    missing = sorted(info.get("missing_keys") or [])
+    unused = sorted(info.get("unexpected_keys") or [])
+    pooler = [key for key in unused if key.split(".")[0] == "pooler" or ".pooler." in key]
+    other = [key for key in unused if key not in pooler]
+    if missing:
+        logger.warning("student.encoder %s lacks %d weight(s), which start random: %s",
+                       path, len(missing), _first(missing))
+    if other:
+        logger.warning("student.encoder %s has %d weight(s) the encoder does not use: %s",
+                       path, len(other), _first(other))
+    if pooler:
+        logger.debug("student.encoder %s: its pooler (%d weights) is not used", path, len(pooler))
+
+
+def _first(keys: list[str], shown: int = 8) -> str:
+    return ", ".join(keys[:shown]) + (" ..." if len(keys) > shown else "")
 
 
 def training_arguments(config: StudentConfig, output_dir: Path, seed: int) -> TrainingArguments:

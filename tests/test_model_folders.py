@@ -137,3 +137,35 @@ def test_a_student_folder_cannot_turn_on_its_own_code(student: Path, tmp_path: P
     assert str(student / "encoder_config") in line and "config.json" in line
     assert "--trust-remote-code" in line and "trust_remote_code: true" in line
     assert not marker.exists()
+
+
+def test_loading_the_encoder_warns_only_about_weights_that_matter(
+        tmp_path: Path, tiny_encoder: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """The embedded MiniLM carries a pooler the student does not use: no warning (before,
+    transformers printed a LOAD REPORT calling it UNEXPECTED on every training). A folder
+    that lacks an encoder weight is a warning naming it: that weight starts random."""
+    import logging
+
+    from safetensors.torch import load_file, save_file
+
+    from student.config import StudentConfig
+    from student.train import load_encoder
+
+    with caplog.at_level(logging.DEBUG):
+        load_encoder(StudentConfig(encoder="embedded:minilm"), "mner")
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not warnings, [r.getMessage() for r in warnings]
+    assert any("pooler" in r.getMessage() and r.levelno == logging.DEBUG
+               for r in caplog.records)
+    caplog.clear()
+    folder = tmp_path / "lacks_a_weight"
+    shutil.copytree(tiny_encoder, folder)
+    weights = load_file(folder / "model.safetensors")
+    dropped = next(key for key in sorted(weights) if key.endswith("attention.self.query.weight"))
+    save_file({k: v for k, v in weights.items() if k != dropped}, folder / "model.safetensors",
+              metadata={"format": "pt"})
+    with caplog.at_level(logging.WARNING):
+        load_encoder(StudentConfig(encoder=str(folder)), "mner")
+    messages = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert len(messages) == 1 and "lacks 1 weight(s), which start random" in messages[0]
+    assert dropped.removeprefix("bert.").split("attention")[0] in messages[0]
