@@ -220,6 +220,20 @@ def _with_knowledge(samples: list[Sample], texts: dict[str, str]) -> list[Sample
         s.context, knowledge=texts.get(s.id))) for s in samples]
 
 
+def _add_quality(quality: dict[tuple[str, str], dict[str, Any]], run_config: RunConfig) -> None:
+    """The cell teacher's knowledge quality, computed once per teacher fingerprint and
+    dataset (cells of one teacher share it)."""
+    summary = RunFiles(run_config.run.directory).teacher_summary
+    if not summary.is_file():
+        return
+    fingerprint = json.loads(summary.read_text(encoding="utf-8"))["fingerprint"]
+    if (fingerprint, run_config.data.dataset) in quality:
+        return
+    found = _cell_quality(run_config)
+    if found:
+        quality[(found["fingerprint"], found["dataset"])] = found
+
+
 def run_study(spec: StudySpec, extra: list[str] | None = None,
               echo: Callable[[str], None] = print, where: dict[str, set[str]] | None = None,
               seeds: set[int] | None = None) -> dict[str, Any]:
@@ -237,6 +251,7 @@ def run_study(spec: StudySpec, extra: list[str] | None = None,
         metrics = _finished(run_config)
         if metrics is None and not selected(cell, seed, where or {}, seeds):
             echo(f"[{index}/{len(grid)}] {name}: not selected, not run")
+            _add_quality(quality, run_config)  # its teacher may have answered already
             continue
         if metrics is None:
             echo(f"[{index}/{len(grid)}] {name}")
@@ -249,9 +264,7 @@ def run_study(spec: StudySpec, extra: list[str] | None = None,
         results.append({"cell": cell, "seed": seed, "run": str(run_config.run.directory),
                         "scores": scores,
                         "teacher": (metrics or {}).get("fingerprints", {}).get("teacher")})
-        found = _cell_quality(run_config)
-        if found:
-            quality.setdefault((found["fingerprint"], found["dataset"]), found)
+        _add_quality(quality, run_config)
     return write_study_outputs(spec, results, list(quality.values()))
 
 

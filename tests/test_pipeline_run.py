@@ -84,7 +84,8 @@ stages: [caption, teach, train, evaluate]
     part = cotpd("study", str(study), "--where", "teacher=handwritten", "--seeds", "1")
     assert part.exit_code == 0, part.err[-3000:]
     assert part.out.count("not selected, not run") == 3
-    assert "| handwritten | 1 |" in part.out and "| entity-list |" not in part.out
+    assert "| handwritten | 1 |" in part.out and "| entity-list | 1 |" not in part.out
+    assert "| entity-list (" in part.out  # its knowledge quality: answered, not trained
     result = cotpd("study", str(study))
     assert result.exit_code == 0, result.err[-3000:]
     out = tmp_path / "studies" / "swap"
