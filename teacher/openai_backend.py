@@ -194,14 +194,15 @@ class OpenAIBackend:
                 "sampling": dataclasses.asdict(self.settings.sampling)}
 
     def check_ready(self) -> None:
-        """Fail in one line unless a replica answers and serves the model (checked once)."""
+        """Fail in one line unless a replica answers and serves the model (checked once).
+        The runner calls it before a prompt's first request; `generate` alone does not, so
+        a caller that handles a missing server itself (retries, benchmarks) still can."""
         if not self._server_checked:
             require_server(self.settings.base_urls, self.settings.model, self.settings.api_key)
             self._server_checked = True
 
     def generate(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:
         if requests:
-            self.check_ready()  # before the first request only: a stored run needs no server
             asyncio.run(self._run(requests, on_result))
 
     async def _run(self, requests: Sequence[GenerationRequest], on_result: ResultCallback) -> None:

@@ -11,7 +11,6 @@ import pytest
 from fake_openai_server import FakeOpenAIServer
 
 from corpus.errors import CotpdError
-from teacher.backend import GenerationRequest
 from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
 from teacher.server_check import require_server, served_models
 
@@ -103,13 +102,17 @@ def test_augment_with_no_server_is_one_line(tmp_path: Path, cotpd) -> None:
     assert _answer_rows(tmp_path / "demo" / "teacher" / "store.sqlite") == 0
 
 
-def test_the_backend_checks_once_and_only_when_it_has_requests(monkeypatch) -> None:
+def test_the_runner_checks_once_and_only_when_it_has_requests(tmp_path: Path,
+                                                              monkeypatch) -> None:
     import teacher.openai_backend as openai_backend
+    from corpus.records import MnerSample
+    from teacher.catalogue import load_catalogue
+    from teacher.runner import Teacher, run_prompt
+    from teacher.store import KnowledgeStore
 
-    backend = OpenAIBackend(OpenAIBackendSettings(model="fake", base_urls=(_closed_port_url(),)))
-    backend.generate([], lambda request, result: None)  # nothing to send: no check
+    absent = OpenAIBackend(OpenAIBackendSettings(model="fake", base_urls=(_closed_port_url(),)))
     with pytest.raises(CotpdError, match="no teacher server answers"):
-        backend.generate([GenerationRequest("s1", prompt="x")], lambda request, result: None)
+        absent.check_ready()
     checks: list[str] = []
 
     def counted(*args, **kwargs):
@@ -117,10 +120,14 @@ def test_the_backend_checks_once_and_only_when_it_has_requests(monkeypatch) -> N
         return require_server(*args, **kwargs)
 
     monkeypatch.setattr(openai_backend, "require_server", counted)
-    with FakeOpenAIServer() as server:
+    noun = load_catalogue()["noun"]
+    samples = [MnerSample(id=f"s{i}", tokens=["Paris", "is", "big"], labels=["B-LOC", "O", "O"],
+                          image_id=None) for i in range(3)]
+    with FakeOpenAIServer() as server, KnowledgeStore(tmp_path / "store.sqlite") as store:
         backend = OpenAIBackend(OpenAIBackendSettings(model="fake", base_urls=(server.url,)))
-        answers: list[str] = []
-        for key in ("a", "b"):
-            backend.generate([GenerationRequest(key, prompt="x")],
-                             lambda request, result: answers.append(request.key))
-    assert answers == ["a", "b"] and checks == ["fake"]
+        teacher = Teacher(backend=backend, fingerprint="f", style="completion")
+        first = run_prompt(samples[:2], noun, teacher, store)
+        again = run_prompt(samples, noun, teacher, store)  # one more sample: no second check
+        stored = run_prompt(samples, noun, teacher, store)  # nothing to ask
+    assert (first.asked, again.asked, stored.asked) == (2, 1, 0)
+    assert checks == ["fake"]

@@ -133,7 +133,8 @@ def test_a_missing_image_fails_its_row_not_the_run(tmp_path: Path) -> None:
     samples = [MnerSample(id=name, tokens=["Obama", "speaks"], labels=["B-PER", "O"],
                           image_id=name) for name in ("here", "gone")]
     prompt = load_catalogue()["multimodal"]
-    with FakeOpenAIServer() as server, KnowledgeStore(tmp_path / "store.sqlite") as store:
+    with FakeOpenAIServer(served_model="vl") as server, \
+            KnowledgeStore(tmp_path / "store.sqlite") as store:
         backend = OpenAIBackend(OpenAIBackendSettings(model="vl", base_urls=(server.url,),
                                                       chat=True))
         teacher = Teacher(backend, "vl", "chat", image_input="image", images_dir=tmp_path)
