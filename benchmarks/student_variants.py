@@ -35,7 +35,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import corpus  # noqa: E402, F401  (the offline switches, before any model library)
-from eval.paired import t_975  # noqa: E402
+from eval.paired import paired_difference  # noqa: E402
 
 # (run id, variant, seed); the order puts the first comparison early.
 RUNS = [
@@ -308,7 +308,6 @@ def main() -> None:
             print(paired_report(results, settings(args), run_id))
 
 
-# Two-sided 95% Student t quantiles by degrees of freedom.
 def paired_report(results: Path, conf: dict, run_id: str) -> str:
     """(run) - (a) on the seeds both have, its 95% t-interval, and the retention
     R = ((run) - (a)) / ((c) - (a)) of the paired means (the table's (a) and (c) rows were
@@ -328,21 +327,19 @@ def paired_report(results: Path, conf: dict, run_id: str) -> str:
     lines = [f"({run_id}) vs (a) and (c), paired by seed:",
              "| seed | (a) test | (c) test | " + f"({run_id}) test | ({run_id}) dev | "
              f"({run_id}) - (a) |", "|---|---|---|---|---|---|"]
-    diffs = []
     for seed in seeds:
         d = 100 * (own[seed]["test_f1"] - a[seed]["test_f1"])
-        diffs.append(d)
         ct = f"{100 * c[seed]['test_f1']:.2f}" if seed in c else "-"
         lines.append(f"| {seed} | {100 * a[seed]['test_f1']:.2f} | {ct} | "
                      f"{100 * own[seed]['test_f1']:.2f} | {100 * own[seed]['dev_f1']:.2f} | "
                      f"{d:+.2f} |")
-    mean = statistics.mean(diffs)
-    if len(diffs) > 1:
-        half = t_975(len(diffs) - 1) * statistics.stdev(diffs) / len(diffs) ** 0.5
-        lines.append(f"\nmean difference {mean:+.2f} F1, 95% interval [{mean - half:+.2f}, "
-                     f"{mean + half:+.2f}] over {len(diffs)} seeds")
+    found = paired_difference([100 * own[s]["test_f1"] for s in seeds],
+                              [100 * a[s]["test_f1"] for s in seeds])
+    if found.low is not None:
+        lines.append(f"\nmean difference {found.mean:+.2f} F1, 95% interval "
+                     f"[{found.low:+.2f}, {found.high:+.2f}] over {found.n} seeds")
     else:
-        lines.append(f"\ndifference {mean:+.2f} F1 (one seed: no interval)")
+        lines.append(f"\ndifference {found.mean:+.2f} F1 (one seed: no interval)")
     both = [s for s in seeds if s in c]
     if both:
         gain = statistics.mean(100 * (c[s]["test_f1"] - a[s]["test_f1"]) for s in both)
@@ -350,8 +347,8 @@ def paired_report(results: Path, conf: dict, run_id: str) -> str:
         lines.append(f"retention R = {kept:+.2f} / {gain:+.2f} = {kept / gain:.2f} "
                      f"(seeds {', '.join(map(str, both))})")
         if len(both) < len(seeds):  # (c) on fewer seeds: the mean difference over its gain
-            lines.append(f"retention from the {len(seeds)}-seed mean difference: {mean:+.2f} / "
-                         f"{gain:+.2f} = {mean / gain:.2f}")
+            lines.append(f"retention from the {len(seeds)}-seed mean difference: "
+                         f"{found.mean:+.2f} / {gain:+.2f} = {found.mean / gain:.2f}")
     passes = [r["teacher_pass_seconds"] for r in own.values()
               if not r.get("teacher_cache_reused", True)]
     if passes:

@@ -1,7 +1,7 @@
-"""The openai backend checks the server before its first request: no server, or a server
-that serves another model, is one error line and no stored failure, in teach and augment
-alike; a run with every answer in the store needs no server; a replica that is down while
-another answers is left to the retries."""
+"""The runner has the openai backend check its server before a prompt's first request: no
+server, or a server that serves another model, is one error line and no stored failure, in
+teach and augment alike; a run with every answer in the store needs no server; a replica
+that is down while another answers is left to the retries."""
 
 import socket
 import sqlite3
