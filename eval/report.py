@@ -52,6 +52,24 @@ def _cell(text: str | None, limit: int = 300) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
 
 
+def _seen_unseen_section(groups: dict[str, Any] | None, split: str) -> list[str]:
+    """Entities seen in training (surface, case-folded) against unseen ones, overall and
+    per type."""
+    if not groups:
+        return []
+    rows = []
+    for group, scores in groups.items():
+        for name, s in [("all", scores["micro"]), *scores["per_type"].items()]:
+            rows.append([group, name, s["n_gold"], s["n_pred"], _pct(s["precision"]),
+                         _pct(s["recall"]), _pct(s["f1"])])
+    lines = ["", f"## Entities seen in training vs unseen ({split})", "",
+             "An entity is seen when its surface string, case-folded, is a gold entity of "
+             "the training split the student learnt from; predictions are grouped the same way.",
+             ""]
+    return lines + _table(["group", "type", "gold", "predicted", "precision", "recall", "F1"],
+                          rows)
+
+
 def render_report(metrics: dict[str, Any], confusion: dict[str, dict[str, int]],
                   worst: Sequence[dict[str, Any]], plots: Sequence[str]) -> str:
     """The markdown report of one run."""
@@ -71,6 +89,8 @@ def render_report(metrics: dict[str, Any], confusion: dict[str, dict[str, int]],
     lines += _table(["type", "precision", "recall", "F1", "gold", "predicted"],
                     [[name, _pct(s["precision"]), _pct(s["recall"]), _pct(s["f1"]),
                       s["n_gold"], s["n_pred"]] for name, s in per_label.items()])
+    lines += _seen_unseen_section(metrics.get("seen_unseen", {}).get(head["split"]),
+                                  head["split"])
     columns = sorted({c for row in confusion.values() for c in row})
     lines += ["", f"## Confusion ({head['split']}; rows gold, columns predicted)", ""]
     lines += _table(["gold \\ predicted", *columns],

@@ -33,6 +33,7 @@ from eval.error_analysis import (
 from eval.metrics import mner_scores, mre_scores
 from eval.plots import bar_chart
 from eval.report import knowledge_statistics, render_report
+from eval.seen_unseen import seen_surfaces, seen_unseen_scores
 from pipeline.rundir import git_commit
 
 if TYPE_CHECKING:
@@ -98,6 +99,17 @@ def _store_totals(teach: dict[str, Any]) -> dict[str, Any] | None:
                      f"{sum(r['failed'] for r in rows)} failures in the store"}
 
 
+def _seen_unseen(data_dir: Path, splits: dict[str, list], predictions: dict[str, list]
+                 ) -> dict[str, Any]:
+    """Scores on entities seen vs unseen among the gold entities of the training split the
+    student learnt from (a labelled subset when the run takes one)."""
+    train = read_samples_jsonl(data_dir / "train.jsonl")
+    seen = seen_surfaces((s.tokens, s.labels) for s in train)
+    return {name: seen_unseen_scores([s.tokens for s in samples], [s.labels for s in samples],
+                                     predictions[name], seen)
+            for name, samples in splits.items()}
+
+
 def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> dict[str, Any]:
     """Predict, score and report; returns the metrics (also `<run>/metrics.json`)."""
     from student.predict import StudentPredictor
@@ -143,6 +155,8 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
     else:
         confusion = relation_confusion([s.relation for s in gold_samples], predicted)
         worst = worst_mre_errors(gold_samples, predicted)
+    seen_unseen = (_seen_unseen(prepared.data_dir, splits, predictions)
+                   if spec.task == "mner" else None)
     teach_summary = _read_json(files.teacher_summary)
     student = run_config.student
     micro = scores[headline_split]["micro"]
@@ -156,6 +170,7 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
         "headline": {"split": headline_split, **{k: micro[k] for k in
                                                  ("precision", "recall", "f1")}},
         "splits": scores,
+        **({"seen_unseen": seen_unseen} if seen_unseen else {}),
         "knowledge": {name: knowledge_statistics(samples, teach_summary)
                       for name, samples in splits.items()},
         "fingerprints": {

@@ -37,6 +37,10 @@ def test_run_goes_through_every_stage_and_reports(tmp_path: Path, tiny_encoder: 
     assert {"caption", "teach", "train", "evaluate"} <= set(metrics["stages"])
     report = (run_dir / "report.md").read_text()
     assert "## Per type (test)" in report and "worst errors" in report
+    # 8 of the 63 demo test entities are named in train (data/README.md counts them).
+    groups = metrics["seen_unseen"]["test"]
+    assert (groups["seen"]["micro"]["n_gold"], groups["unseen"]["micro"]["n_gold"]) == (8, 55)
+    assert "## Entities seen in training vs unseen (test)" in report
     assert (run_dir / "plots" / "per_type_f1.png").stat().st_size > 1000
     assert "report: " in result.out and "test" in result.out
     # The predictions on disk give the same score through `cotpd eval score`.
