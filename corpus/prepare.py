@@ -9,12 +9,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from corpus.config import DataConfig
+from corpus.conll import ReadResult
 from corpus.errors import CotpdError
 from corpus.files import atomic_write_text, write_samples_jsonl
 from corpus.fingerprint import sha256_file
 from corpus.registry import SPLITS, get_dataset, read_split_file, split_path
 from corpus.run_files import RunFiles
 from corpus.stats import split_stats
+from corpus.subsets import drop_labels, labelled_count, split_labelled, transfer_set
+from corpus.unlabelled import read_unlabelled
 
 REPORT_NAME = "report.json"
 REQUIRED_SPLITS = ("train", "dev")
@@ -45,28 +48,76 @@ def prepare_dataset(config: DataConfig, run_dir: Path) -> PrepareResult:
     fingerprints = {str(path): sha256_file(path) for path in paths.values()}
     if config.label_map:  # the renames change the samples, so they are part of the key
         fingerprints["label_map"] = json.dumps(config.label_map, sort_keys=True)
+    fingerprints.update(_subset_fingerprints(config))
+    if spec.task != "mner" and config.has_unlabelled:
+        raise CotpdError(f"data.rest_as_unlabelled / data.unlabelled: unlabelled sentences are "
+                         f"for MNER datasets; {spec.name} is {spec.task}")
+    paths_written = [*paths, "unlabelled"] if config.has_unlabelled else list(paths)
     data_dir = RunFiles(run_dir).data_dir
     report_path = data_dir / REPORT_NAME
     if report_path.is_file():
         previous = json.loads(report_path.read_text(encoding="utf-8"))
         if previous.get("fingerprints") == fingerprints and all(
-                (data_dir / f"{split}.jsonl").is_file() for split in paths):
+                (data_dir / f"{split}.jsonl").is_file() for split in paths_written):
             return PrepareResult(data_dir, fingerprints, skipped=True, report=previous)
     report: dict = {"dataset": spec.name, "task": spec.task, "fingerprints": fingerprints,
                     "splits": {}, "problems": [],
                     "missing_splits": [s for s in SPLITS if s not in paths]}
     renamed = 0
+    read = {}
     for split, path in paths.items():
         result = read_split_file(test_spec if split == "test" else spec, path)
         renamed += rename_entity_types(result.samples, config.label_map)
+        read[split] = result
+        report["problems"].extend(str(p) for p in result.problems)
+    rest = _take_labelled(config, read, report)
+    for split, result in read.items():
         write_samples_jsonl(data_dir / f"{split}.jsonl", result.samples)
         report["splits"][split] = split_stats(result).to_dict()
-        report["problems"].extend(str(p) for p in result.problems)
+    if config.has_unlabelled:
+        held_out = read["dev"].samples + (read["test"].samples if "test" in read else [])
+        candidates = [drop_labels(s) for s in rest] + read_unlabelled(config.unlabelled)
+        kept = transfer_set(candidates, read["train"].samples, held_out)
+        write_samples_jsonl(data_dir / "unlabelled.jsonl", kept.samples)
+        unlabelled = ReadResult(path="(unlabelled)", sha256="", samples=kept.samples)
+        report["splits"]["unlabelled"] = split_stats(unlabelled).to_dict()
+        report["unlabelled"] = {"from_train": len(rest),
+                                "from_files": len(candidates) - len(rest), **kept.to_dict()}
     if config.label_map:
         report["renamed_labels"] = renamed
     # The report is written last: its presence marks the stage as finished.
     atomic_write_text(report_path, json.dumps(report, indent=2, ensure_ascii=False) + "\n")
     return PrepareResult(data_dir, fingerprints, skipped=False, report=report)
+
+
+def _subset_fingerprints(config: DataConfig) -> dict[str, str]:
+    """The keys that change which samples are labelled or unlabelled."""
+    out: dict[str, str] = {}
+    if config.labelled_fraction is not None or config.labelled_count is not None:
+        out["labelled"] = json.dumps({"fraction": config.labelled_fraction,
+                                      "count": config.labelled_count,
+                                      "seed": config.labelled_seed,
+                                      "rest_as_unlabelled": config.rest_as_unlabelled})
+    for path in config.unlabelled:
+        if not Path(path).is_file():
+            raise CotpdError(f"data.unlabelled: {path} does not exist; expected a plain-text "
+                             "or JSONL file of unlabelled sentences")
+        out[f"unlabelled:{path}"] = sha256_file(Path(path))
+    return out
+
+
+def _take_labelled(config: DataConfig, read: dict, report: dict) -> list:
+    """Cut the training split to its labelled subset in place; returns the rest."""
+    train = read["train"]
+    keep = labelled_count(len(train.samples), config.labelled_fraction, config.labelled_count)
+    if keep == len(train.samples):
+        return []
+    labelled, rest = split_labelled(train.samples, keep, config.labelled_seed)
+    report["labelled"] = {"of": len(train.samples), "kept": len(labelled),
+                          "fraction": config.labelled_fraction,
+                          "count": config.labelled_count, "seed": config.labelled_seed}
+    train.samples[:] = labelled
+    return rest if config.rest_as_unlabelled else []
 
 
 def rename_entity_types(samples: list, label_map: dict[str, str]) -> int:

@@ -1,8 +1,9 @@
-"""Sentences with knowledge but no gold labels, for distillation by KL alone.
+"""Sentences with no gold labels, for distillation by KL alone.
 
-One JSON object per line: either `{"tokens": [...], "knowledge": "...", "caption": "..."}`
-(`id`, `image_id`, `caption` and `knowledge` optional), or a sample record as the data and
-augment stages write them (`"task": "mner"`), whose labels are then not used.
+A `.jsonl` file has one JSON object per line: either `{"tokens": [...], "knowledge": "...",
+"caption": "..."}` (`id`, `image_id`, `caption` and `knowledge` optional), or a sample record
+as the data and augment stages write them (`"task": "mner"`), whose labels are then not used.
+Any other file is plain text, one sentence per line, split into words at whitespace.
 """
 
 from __future__ import annotations
@@ -48,12 +49,30 @@ def _record(path: Path, number: int, record: dict) -> MnerSample:
                       context=context)
 
 
+def is_jsonl(path: Path) -> bool:
+    """JSONL by its suffix; anything else is read as plain text."""
+    return path.suffix.lower() in (".jsonl", ".json")
+
+
 def read_unlabelled(paths: Iterable[str | Path]) -> list[MnerSample]:
-    """Every sentence of the files, in order; a bad line names its file and line."""
+    """Every sentence of the files, in order; a bad line names its file and line. Blank
+    lines are skipped (they hold no sentence)."""
     samples: list[MnerSample] = []
     for path in map(Path, paths):
         if not path.is_file():
-            raise DataFormatError(path, None, "no such file", "an unlabelled-sentences JSONL")
+            raise DataFormatError(path, None, "no such file",
+                                  "an unlabelled-sentences file (JSONL or plain text)")
         for number, line in _lines(path):
-            samples.append(_record(path, number, _json_object(path, number, line)))
+            if is_jsonl(path):
+                samples.append(_record(path, number, _json_object(path, number, line)))
+            else:
+                tokens = line.split()
+                samples.append(MnerSample(id=f"{path.name}:{number}", tokens=tokens,
+                                          labels=["O"] * len(tokens), image_id=None))
     return samples
+
+
+def sentence_key(tokens: Iterable[str]) -> str:
+    """A key under which the same sentence tokenized two ways compares equal: the words
+    joined without spaces, case-folded (so `RT @nba :` and `RT @nba:` are one sentence)."""
+    return "".join(tokens).casefold()

@@ -244,6 +244,8 @@ def train_student(config: StudentConfig, data: DataConfig, run_dir: Path, seed: 
     dev = read_samples_jsonl(data_dir / "dev.jsonl")
     augmented_samples = read_augmented(run_dir, augmented)  # None: not asked for
     extra = read_unlabelled_for(config, spec.task, data_dir, dev)
+    run_unlabelled, unused = unlabelled_split(config, prepared.report, data_dir)
+    extra = extra + run_unlabelled
     splits = {"train": train, "dev": dev,
               **({"augment": augmented_samples} if augmented_samples else {}),
               **({"unlabelled": extra} if extra else {})}
@@ -273,7 +275,8 @@ def train_student(config: StudentConfig, data: DataConfig, run_dir: Path, seed: 
         "variant": config.variant, "train_view": config.train_view,
         "distill_view": config.distill_view, "infer_view": config.resolved_infer_view,
         "recipe": recipe(config, scores), "labels": labels, "context": context_report,
-        "unlabelled_sentences": len(extra), "view_counts": fitted.view_counts,
+        "unlabelled_sentences": len(extra), "unlabelled_unused": unused,
+        "view_counts": fitted.view_counts,
         "resumed_from": fitted.resumed_from, "train_seconds": fitted.seconds,
         "train_samples_per_second": fitted.samples_per_second,
         "steps": trainer.state.global_step, "best_checkpoint": trainer.state.best_model_checkpoint,
@@ -306,6 +309,21 @@ def recipe(config: StudentConfig, scores: TeacherScores | None) -> dict[str, Any
         out["teacher_cache"] = {"path": str(scores.path), "reused": scores.reused,
                                 "seconds": round(scores.seconds, 2), **scores.meta}
     return out
+
+
+def unlabelled_split(config: StudentConfig, data_report: dict[str, Any], data_dir: Path
+                     ) -> tuple[list[Sample], int]:
+    """The run's unlabelled split (`data.rest_as_unlabelled`, `data.unlabelled`) when the
+    student distils (KL only on those sentences), and how many sentences it left unused
+    because this variant learns from gold labels alone."""
+    if "unlabelled" not in data_report.get("splits", {}):
+        return [], 0
+    samples = read_samples_jsonl(data_dir / "unlabelled.jsonl")
+    if config.distill_view is None and not config.two_stage:
+        logger.warning("the run's %d unlabelled sentences are not used: the %s student has "
+                       "no distillation loss to learn from them", len(samples), config.variant)
+        return [], len(samples)
+    return samples, 0
 
 
 def read_unlabelled_for(config: StudentConfig, task: str, data_dir: Path,

@@ -15,8 +15,8 @@ DEMO = Path(__file__).resolve().parents[1] / "data" / "demo_mner"
 
 
 def test_groups_by_case_folded_surface_of_any_training_type() -> None:
-    seen = seen_surfaces([("Kawhi Leonard wins".split(), ["B-PER", "I-PER", "O"]),
-                          ("the Raptors".split(), ["O", "B-ORG"])])
+    seen = seen_surfaces([(["Kawhi", "Leonard", "wins"], ["B-PER", "I-PER", "O"]),
+                          (["the", "Raptors"], ["O", "B-ORG"])])
     assert seen == {"kawhi leonard", "raptors"}
     tokens = ["KAWHI", "LEONARD", "to", "Toronto", "raptors", "Drake"]
     gold = ["B-PER", "I-PER", "O", "B-LOC", "B-ORG", "B-PER"]

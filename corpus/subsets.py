@@ -1,0 +1,85 @@
+"""The labelled fraction of a training split, and the transfer set of unlabelled sentences.
+
+A seeded permutation of the training split is cut at the labelled count, so with one seed a
+smaller fraction is always a subset of a larger one (10% inside 25%), and the labelled part
+keeps the file's order. The rest of the split can become unlabelled sentences, labels
+dropped; files of unlabelled sentences join it. A sentence that is a dev or test sentence,
+already labelled, or a repeat is dropped and counted, never used.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from corpus.records import MnerSample, Sample
+from corpus.unlabelled import sentence_key
+
+
+def labelled_count(total: int, fraction: float | None, count: int | None) -> int:
+    """How many training samples stay labelled: `count`, or `fraction` of `total` rounded
+    (at least one); all of them when neither is given. A count above `total` is all."""
+    if count is not None:
+        return min(count, total)
+    if fraction is not None:
+        return min(total, max(1, round(fraction * total)))
+    return total
+
+
+def split_labelled(samples: Sequence[Sample], keep: int, seed: int
+                   ) -> tuple[list[Sample], list[Sample]]:
+    """(labelled, rest): `keep` samples chosen by a permutation seeded with `seed`, both
+    parts in the original order."""
+    order = list(range(len(samples)))
+    random.Random(seed).shuffle(order)
+    chosen = set(order[:keep])
+    labelled = [s for i, s in enumerate(samples) if i in chosen]
+    rest = [s for i, s in enumerate(samples) if i not in chosen]
+    return labelled, rest
+
+
+def drop_labels(sample: Sample) -> MnerSample:
+    """A copy of an MNER sample with every label O (what it shows the student is its
+    words, caption and knowledge, never its gold labels)."""
+    if not isinstance(sample, MnerSample):
+        raise TypeError(f"unlabelled sentences are MNER samples; got a {sample.task} sample")
+    unlabelled = copy.deepcopy(sample)
+    unlabelled.labels = ["O"] * len(sample.tokens)
+    return unlabelled
+
+
+@dataclass
+class TransferSet:
+    """The unlabelled sentences kept, and how many of each kind were dropped."""
+
+    samples: list[MnerSample] = field(default_factory=list)
+    dropped: dict[str, int] = field(default_factory=lambda: {
+        "dev_or_test": 0, "labelled": 0, "repeated": 0})
+    examples: list[str] = field(default_factory=list)  # a few dropped ids, for the report
+
+    def to_dict(self) -> dict:
+        return {"kept": len(self.samples), "dropped": dict(self.dropped),
+                "dropped_examples": self.examples}
+
+
+def transfer_set(candidates: Sequence[MnerSample], labelled: Sequence[Sample],
+                 held_out: Sequence[Sample]) -> TransferSet:
+    """Keep the candidates that are neither dev/test sentences (`held_out`) nor labelled
+    training sentences, each sentence once; sentences compare by `sentence_key`."""
+    held = {sentence_key(s.tokens) for s in held_out}
+    known = {sentence_key(s.tokens) for s in labelled}
+    result, kept = TransferSet(), set()
+    for sample in candidates:
+        key = sentence_key(sample.tokens)
+        reason = ("dev_or_test" if key in held else "labelled" if key in known
+                  else "repeated" if key in kept else None)
+        if reason is None:
+            kept.add(key)
+            result.samples.append(sample)
+            continue
+        result.dropped[reason] += 1
+        if len(result.examples) < 5:
+            result.examples.append(f"{sample.id} ({reason})")
+    return result
