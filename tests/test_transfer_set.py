@@ -144,3 +144,22 @@ def test_the_transfer_set_is_taught_and_distilled(tmp_path: Path, tiny_encoder: 
     assert "unlabelled sentences are not used" in text.err
     report = json.loads((tmp_path / "text_only" / "student" / "train_report.json").read_text())
     assert report["unlabelled_unused"] == 70 and report["unlabelled_sentences"] == 0
+
+
+def test_the_two_stage_student_scores_the_transfer_set(tmp_path: Path, tiny_encoder: Path,
+                                                       demo_context, cotpd) -> None:
+    _, knowledge = demo_context
+    common = ["--set", f"run.output_dir={tmp_path}", "--set", f"student.encoder={tiny_encoder}",
+              "--set", "data.labelled_fraction=0.25", "--set", f"student.context.knowledge="
+              f"[{knowledge}]", "--set", "student.views.context_order=[knowledge]",
+              "--set", "student.train.max_steps=2", "--set", "student.train.eval_steps=2"]
+    cot = cotpd("train", str(CONFIG), *common, "--set", "student.variant=cot",
+                "--set", "run.name=cot")
+    assert cot.exit_code == 0, cot.err[-3000:]
+    result = cotpd("train", str(CONFIG), *common, "--set", "student.variant=two_stage",
+                   "--set", "data.rest_as_unlabelled=true", "--set", "run.name=two_stage",
+                   "--set", f"student.distill.teacher={tmp_path / 'cot' / 'student' / 'model'}")
+    assert result.exit_code == 0, result.err[-3000:]
+    report = json.loads((tmp_path / "two_stage" / "student" / "train_report.json").read_text())
+    assert report["unlabelled_sentences"] == 68
+    assert report["recipe"]["teacher_cache"]["sentences"] == str(22 + 68)
