@@ -35,16 +35,22 @@ def aggregate(results: Sequence[dict[str, Any]], axes: Sequence[str],
 
 def format_markdown(table: Sequence[dict[str, Any]], axes: Sequence[str],
                     metrics: Sequence[str]) -> str:
-    """Scores as percentages, `mean ± std (n)`."""
+    """Scores as percentages, `mean ± std`; times (`*.seconds`) in seconds."""
     header = [*axes, "seeds", *metrics]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for entry in table:
         cells = [str(entry[axis]) for axis in axes] + [str(entry["n"])]
         for metric in metrics:
             value = entry[metric]
-            cells.append("n/a" if value is None else f"{100 * value[0]:.2f} ± {100 * value[1]:.2f}")
+            cells.append("n/a" if value is None else _format(metric, value))
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
+
+
+def _format(metric: str, value: tuple[float, float]) -> str:
+    if metric.endswith(".seconds"):
+        return f"{value[0]:.0f} ± {value[1]:.0f} s"
+    return f"{100 * value[0]:.2f} ± {100 * value[1]:.2f}"
 
 
 def paired_against(results: Sequence[dict[str, Any]], axes: Sequence[str], axis: str,

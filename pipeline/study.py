@@ -65,7 +65,8 @@ class StudySpec(StrictModel):
     # metric: {teacher: none} adds "test.f1 - teacher=none" with a 95% t-interval.
     compare_to: dict[str, str] = {}
     stages: list[str] | None = None  # None: every stage the config has a section for
-    metrics: list[str] = ["test.f1", "dev.f1"]  # <split>.<precision|recall|f1>
+    # <split>.<precision|recall|f1>, <split>.<seen|unseen>.<measure>, or train.seconds
+    metrics: list[str] = ["test.f1", "dev.f1"]
     shared_store: bool = True
     # The cells' shared teacher store; None: <output_dir>/<name>/store.sqlite. Answers are
     # keyed by content, so pointing this at another run's store reuses its answers safely.
@@ -170,7 +171,15 @@ def cell_config(spec: StudySpec, cell: dict[str, str], seed: int,
 
 
 def metric_value(metrics: dict[str, Any], name: str) -> float | None:
+    """`<split>.<measure>` (test.f1), `<split>.<seen|unseen>.<measure>` (test.unseen.f1:
+    entities seen in training or not) or `train.seconds`; None where the run lacks it."""
+    if name == "train.seconds":
+        return metrics.get("stages", {}).get("train", {}).get("seconds")
     split, _, measure = name.partition(".")
+    group, dot, rest = measure.partition(".")
+    if dot:
+        scores = metrics.get("seen_unseen", {}).get(split, {}).get(group)
+        return scores["micro"].get(rest) if scores else None
     scores = metrics.get("splits", {}).get(split)
     return scores["micro"].get(measure) if scores else None
 

@@ -92,3 +92,24 @@ def test_report_shows_the_table() -> None:
     assert "## Entities seen in training vs unseen (test)" in text
     assert "| seen | all | 2 | 1 | 100.00 | 50.00 | 66.67 |" in text
     assert "| seen | PER | 2 | 1 |" in text
+
+
+def test_study_metrics_read_groups_and_training_time() -> None:
+    from eval.study_table import aggregate, format_markdown
+    from pipeline.study import metric_value
+
+    micro = {"f1": 0.5, "precision": 0.5, "recall": 0.5}
+    metrics = {"splits": {"test": {"micro": {"f1": 0.8}}},
+               "seen_unseen": {"test": {"seen": {"micro": {"f1": 0.9}},
+                                        "unseen": {"micro": micro}}},
+               "stages": {"train": {"seconds": 120.0}}}
+    assert metric_value(metrics, "test.f1") == 0.8
+    assert metric_value(metrics, "test.unseen.f1") == 0.5
+    assert metric_value(metrics, "train.seconds") == 120.0
+    assert metric_value(metrics, "dev.unseen.f1") is None
+    assert metric_value({"splits": {}}, "train.seconds") is None
+    rows = [{"cell": {"s": "a"}, "seed": seed, "scores": {"test.unseen.f1": f, "train.seconds": t}}
+            for seed, f, t in ((1, 0.5, 100.0), (2, 0.7, 140.0))]
+    names = ["test.unseen.f1", "train.seconds"]
+    text = format_markdown(aggregate(rows, ["s"], names), ["s"], names)
+    assert "| a | 2 | 60.00 ± 14.14 | 120 ± 28 s |" in text
