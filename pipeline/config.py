@@ -181,7 +181,7 @@ def expand_environment(data: Any, source: str, key: str = "") -> Any:
         name = match.group(1)
         if name not in os.environ:
             raise ConfigError(f"{source}: {key} refers to ${{{name}}}, which is not set; "
-                              f"export {name}=... (see README, 'Configs')")
+                              f"export {name}=... (see docs/pipeline.md)")
         return os.environ[name]
 
     whole = _ENV_REFERENCE.fullmatch(data.strip())

@@ -240,7 +240,7 @@ def run_study(spec: StudySpec, extra: list[str] | None = None,
     """Run every cell (skipping finished ones; with `where`/`seeds`, only the cells they
     select) and write results.jsonl, table.md and plot.png into the study directory. The
     table holds every finished cell of the grid, selected or not, so a study can be run
-    a part at a time (on several nodes or over several sessions)."""
+    a part at a time (on several nodes, or one after another)."""
     grid = cells(spec)
     if not grid:
         raise CotpdError(f"study {spec.name}: the grid is empty")

@@ -15,7 +15,7 @@ Variant = Literal["text", "caption", "cot", "mv", "upd", "prefix", "cpd", "two_s
 View = Literal["text", "caption", "knowledge", "prompt"]
 PromptKind = Literal["none", "conditional", "unconditional", "prefix"]
 
-# What each paper variant trains on and distils into (DESIGN.md section 2):
+# What each paper variant trains on and distils into (docs/architecture.md):
 # (view trained with NLL, view distilled into with KL or None, prompt generator, inference view)
 VARIANTS: dict[str, tuple[View, View | None, PromptKind, View]] = {
     "text": ("text", None, "none", "text"),              # (a) text only
