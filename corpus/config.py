@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import field_validator
+from pydantic import Field, field_validator
 
 from corpus.errors import CotpdError
 from corpus.registry import get_dataset
@@ -14,15 +14,16 @@ from corpus.schema import StrictModel
 class DataConfig(StrictModel):
     """Which dataset a run reads, and where the data root is."""
 
-    dataset: str
-    # Root folder holding one folder per dataset; falls back to $COTPD_DATA_ROOT.
-    data_root: Path | None = None
-    # Cross-domain runs (the paper's Table 4): train and select on `dataset`, test on this
-    # dataset's test split.
-    test_dataset: str | None = None
-    # Entity-type renames applied to every split, e.g. {OTHER: MISC} so that Twitter-2015
-    # and Twitter-2017 share one label set.
-    label_map: dict[str, str] = {}
+    dataset: str = Field(description="A registered dataset name (`cotpd data list`).")
+    data_root: Path | None = Field(
+        None, description="Folder holding one folder per dataset; None: $COTPD_DATA_ROOT "
+                          "(--data-root overrides both).")
+    test_dataset: str | None = Field(
+        None, description="Cross-domain runs: train and select on `dataset`, test on this "
+                          "dataset's test split; None: `dataset`'s own.")
+    label_map: dict[str, str] = Field(
+        {}, description="Entity-type renames applied to every split, e.g. {OTHER: MISC} so "
+                        "that Twitter-2015 and Twitter-2017 share one label set.")
 
     @field_validator("dataset", "test_dataset")
     @classmethod
