@@ -16,6 +16,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from corpus.data_files import PublishedData
 from corpus.errors import CotpdError
 from corpus.registry import DatasetSpec
 from pipeline.config import RunConfig
@@ -28,6 +29,9 @@ ROOTS: tuple[tuple[str, type[BaseModel], str], ...] = (
     ("study file", StudySpec, "A study's YAML file (studies/*.yaml), read by `cotpd study`."),
     ("dataset registry entry", DatasetSpec,
      "One entry of corpus/datasets.yaml, the datasets cotpd knows."),
+    ("data file record", PublishedData,
+     "One entry of corpus/data_files.yaml: where a dataset is published and what a correct "
+     "copy of each file holds (`cotpd data verify`)."),
 )
 
 
