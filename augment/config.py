@@ -14,18 +14,31 @@ AUGMENT_TYPES = ("style", "entity", "image")
 class AugmentTimes(StrictModel):
     """How many augmented copies each training sample may yield, per type (0: off)."""
 
-    style: int = Field(0, ge=0, le=16)
-    entity: int = Field(0, ge=0, le=16)
-    image: int = Field(0, ge=0, le=16)
+    style: int = Field(0, ge=0, le=16,
+                       description="Copies whose text the teacher rewrites in another style.")
+    entity: int = Field(0, ge=0, le=16,
+                        description="Copies with entities replaced by others of their type.")
+    image: int = Field(0, ge=0, le=16,
+                       description="Copies whose caption the teacher rewrites.")
 
 
 class AugmentConfig(StrictModel):
-    times: AugmentTimes = AugmentTimes()
-    # in_domain: replacements come from the training set's own entities; zero_shot: from a
-    # list the teacher writes (the entity_list prompt), kept apart from training entities.
-    entity_source: Literal["in_domain", "zero_shot"] = "in_domain"
-    zero_shot_list_size: int = Field(400, ge=1)  # names over all entity types together
-    entity_replace: Literal["one", "all"] = "one"  # entities replaced per copy
-    factual_check: bool = True  # keep an entity copy only if the teacher answers yes
-    sources: int | None = Field(None, ge=1)  # augment only this many training samples (seeded)
-    seed: int = 0
+    """Teacher-written copies of training samples."""
+
+    times: AugmentTimes = Field(AugmentTimes(), description="Copies per sample and type.")
+    entity_source: Literal["in_domain", "zero_shot"] = Field(
+        "in_domain",
+        description="Where replacement entities come from: in_domain, the training set's "
+                    "own entities; zero_shot, a list the teacher writes (entity_list "
+                    "prompt), kept apart from training entities.")
+    zero_shot_list_size: int = Field(
+        400, ge=1, description="Names the teacher lists, over all entity types together.")
+    entity_replace: Literal["one", "all"] = Field(
+        "one", description="Entities replaced per copy: one, or all.")
+    factual_check: bool = Field(
+        True, description="Keep an entity copy only if the teacher answers yes to the "
+                          "factual-check prompt.")
+    sources: int | None = Field(
+        None, ge=1, description="Augment only this many training samples (a seeded choice); "
+                                "None: all.")
+    seed: int = Field(0, description="Seed of the choice of sources.")

@@ -1,4 +1,4 @@
-"""The low-resource protocol (issue 6; the paper's Figure 3): a seeded sample of N training
+"""The low-resource protocol (the paper's Figure 3): a seeded sample of N training
 sentences x augmentation times K, a student trained per cell, dev and test F1.
 
 Per cell: the subset is written as a CoNLL data root (<work>/subsets/n<N>/twitter2017, the
@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import random
 import sys
 import time
@@ -26,6 +27,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
+NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
+
 RESULTS = REPO / "benchmarks" / "results" / "low_resource.jsonl"
 DATASET = "twitter2017"
 
@@ -34,7 +37,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, default=REPO / "configs" / "low_resource" /
                         "base.yaml")
-    parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data-root", type=Path, default=os.environ.get("COTPD_DATA_ROOT"),
+                        help="the datasets' folder (default: $COTPD_DATA_ROOT)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[50, 100, 200, 400])
     parser.add_argument("--times", type=int, nargs="+", default=[0, 1, 2, 4])
     parser.add_argument("--types", nargs="+", default=["style", "entity"],
@@ -189,6 +193,8 @@ def _plot(rows: list[dict], sizes: list[int], path: Path) -> None:
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     if not args.report:
+        if args.data_root is None:
+            sys.exit(NO_DATA_ROOT)
         import torch
 
         from corpus.offline import set_offline_switches

@@ -1,7 +1,7 @@
 """MNRE, text only, with the embedded MiniLM encoder and the entity-marker head.
 
-Trains on the MNRE train split of ../shared/data (no knowledge yet), selects on dev, and
-reports dev micro F1 over relations other than None (no MNRE test split is in shared/data).
+Trains on the MNRE train split under the data root (no knowledge), selects on dev, and
+reports dev micro F1 over relations other than None (the test split is not read).
 Each finished run is one JSON line in the results file; a run already there is skipped.
 
     python benchmarks/mnre_text.py [--epochs 2] [--report]
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -20,10 +21,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
+NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
+    parser.add_argument("--data-root", type=Path, default=os.environ.get("COTPD_DATA_ROOT"),
+                        help="the datasets' folder (default: $COTPD_DATA_ROOT)")
     parser.add_argument("--results", default=str(REPO / "benchmarks" / "results" /
                                                  "mnre_text.jsonl"))
     parser.add_argument("--work-dir", default=str(REPO / "runs" / "bench_mnre"))
@@ -41,6 +45,8 @@ def main() -> None:
     rows = [json.loads(x) for x in results.read_text().splitlines() if x] \
         if results.is_file() else []
     if not args.report and key not in {r["key"] for r in rows}:
+        if args.data_root is None:
+            sys.exit(NO_DATA_ROOT)
         import torch
 
         from pipeline.config import load_run_config

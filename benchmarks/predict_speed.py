@@ -1,7 +1,7 @@
 """Text-only `predict` of a trained student against a plain AutoModelForTokenClassification
-of the same encoder on the same sentences (issue: student, target >= 0.9x), against the
-predictor of an earlier commit (issue 17: windows must not slow tweets by more than 5%), and
-on long texts made by joining test tweets (read in overlapping windows).
+of the same encoder on the same sentences, against the predictor of an earlier commit (the
+one before long texts were read in windows: what windows cost on tweets), and on long texts
+made by joining test tweets (read in overlapping windows).
 
 All sides get the same words, batch size and thread count; repetitions alternate between
 them, each round starting with another side, so a busy machine slows all alike, and the
@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -32,7 +33,9 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
-BEFORE_WINDOWS = "09f044f398db898cfe241eb125ab37716415c034"  # predict.py before issue 17
+NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
+
+BEFORE_WINDOWS = "09f044f398db898cfe241eb125ab37716415c034"  # student/predict.py before windows
 
 
 def load_predict_module(ref: str) -> ModuleType:
@@ -47,10 +50,17 @@ def load_predict_module(ref: str) -> ModuleType:
     return module
 
 
+def repo_relative(path: Path) -> str:
+    """The path as results record it: relative to the repository when inside it."""
+    path = path.resolve()
+    return str(path.relative_to(REPO) if path.is_relative_to(REPO) else path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("model", type=Path, help="a saved student (student/model)")
-    parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data-root", type=Path, default=os.environ.get("COTPD_DATA_ROOT"),
+                        help="the datasets' folder (default: $COTPD_DATA_ROOT)")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, default=2)
@@ -63,6 +73,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path,
                         default=REPO / "benchmarks" / "results" / "predict_speed.jsonl")
     args = parser.parse_args()
+    if args.data_root is None:
+        sys.exit(NO_DATA_ROOT)
 
     import torch
     from transformers import AutoConfig, AutoModelForTokenClassification
@@ -144,7 +156,7 @@ def main() -> None:
     words = sum(map(len, sentences))
     long_words = sum(map(len, long_texts))
     record = {
-        "model": str(args.model), "view": predictor.view,
+        "model": repo_relative(args.model), "view": predictor.view,
         "variant": predictor.loaded.config.variant,
         "num_queries": predictor.loaded.config.prompt.num_queries,
         "sentences": len(sentences), "words": words, "mean_subwords": statistics.mean(subwords),

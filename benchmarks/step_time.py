@@ -1,6 +1,5 @@
-"""Training step time of the student variants, side by side in one process (issue: student,
-target: CPD's step at most 1.6x that of +CoT; issue: distillation, target: the two-stage
-student's step at most 1.5x the text-only step).
+"""Training step time of the student variants, side by side in one process: what CPD's step
+costs against +CoT's, and the two-stage student's against the text-only step.
 
 Every variant gets the same batches of Twitter-2017 training sentences with their BLIP-2
 captions and ChatGPT knowledge, the embedded MiniLM encoder and AdamW; steps alternate
@@ -19,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import sys
@@ -29,10 +29,13 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
+NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data-root", type=Path, default=os.environ.get("COTPD_DATA_ROOT"),
+                        help="the datasets' folder (default: $COTPD_DATA_ROOT)")
     parser.add_argument("--variants", nargs="+", default=["text", "cot", "cpd", "mv", "upd"])
     parser.add_argument("--rounds", type=int, default=8, help="timed steps per variant")
     parser.add_argument("--batch-size", type=int, default=16)
@@ -43,6 +46,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path,
                         default=REPO / "benchmarks" / "results" / "step_time.jsonl")
     args = parser.parse_args()
+    if args.data_root is None:
+        sys.exit(NO_DATA_ROOT)
 
     import torch
 

@@ -1,10 +1,10 @@
-"""Student variants on Twitter-2017 with the embedded MiniLM encoder (issue: student).
+"""Student variants on Twitter-2017 with the embedded MiniLM encoder.
 
 (a) text only, (b) text + caption, (c) +CoT with the knowledge view at test, (d) CPD text
 only at test, (e) MV text only at test, (f) UPD text only at test, (g) two-stage: the (c)
 model of the same seed scores the training sentences once, and a text-only student trains
-with NLL + KL to those cached distributions (issue: distillation). Captions are the BLIP-2
-captions and knowledge the ChatGPT texts in ../shared/data. Each run trains in its own
+with NLL + KL to those cached distributions. Captions are the BLIP-2 captions and knowledge
+the ChatGPT texts under the data root (--data-root or $COTPD_DATA_ROOT). Each run trains in its own
 process (so peak memory is per run), selects its model on dev, then scores test and times
 `predict` against a plain AutoModelForTokenClassification on the same inputs.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -35,6 +36,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+
+NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 from eval.paired import paired_difference  # noqa: E402
 
 # (run id, variant, seed); the order puts the first comparison early.
@@ -50,7 +53,8 @@ NAMES = {"a": "text only", "b": "text + caption", "c": "+CoT (knowledge view at 
          "g": "two-stage KD from (c) (text only at test)"}
 
 
-# The settings of the README table; a run with other settings gets its own folder and rows.
+# The settings of benchmarks/README.md's table; a run with other settings gets its own
+# folder and rows.
 DEFAULTS = {"epochs": 2.0, "max_length": 256, "lr": 1e-4, "batch_size": 16, "alpha": 1.0,
             "num_queries": 8}
 
@@ -241,7 +245,8 @@ def report(results: Path, conf: dict) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-root", default=str(REPO.parent / "shared" / "data"))
+    parser.add_argument("--data-root", type=Path, default=os.environ.get("COTPD_DATA_ROOT"),
+                        help="the datasets' folder (default: $COTPD_DATA_ROOT)")
     parser.add_argument("--results", default=str(REPO / "benchmarks" / "results" /
                                                  "student_variants.jsonl"))
     parser.add_argument("--work-dir", default=str(REPO / "runs" / "bench_student"))
@@ -283,6 +288,8 @@ def main() -> None:
         return
     results = Path(args.results)
     if not args.report:
+        if args.data_root is None:
+            sys.exit(NO_DATA_ROOT)
         results.parent.mkdir(parents=True, exist_ok=True)
         done = done_keys(results)
         wanted = set(args.only.split(",")) if args.only else set("abcdefg")

@@ -1,4 +1,4 @@
-"""Test F1 of one trained student through each of its input views (issue: student).
+"""Test F1 of one trained student through each of its input views.
 
 A distilled student (CPD, UPD, MV) is trained with NLL on the knowledge view and KL into its
 inference view; scoring the same weights through every view shows how much of the knowledge
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,6 +28,8 @@ if TYPE_CHECKING:
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+
+NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 
 
 def score_views(run_dir: Path, data: Path) -> dict:
@@ -102,11 +105,14 @@ def mean_view_kl(predictor: StudentPredictor, samples: list[Sample], view: str) 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run_dirs", nargs="+", type=Path)
-    parser.add_argument("--data-root", type=Path, default=REPO.parent / "shared" / "data")
+    parser.add_argument("--data-root", type=Path, default=os.environ.get("COTPD_DATA_ROOT"),
+                        help="the datasets' folder (default: $COTPD_DATA_ROOT)")
     parser.add_argument("--results", type=Path,
                         default=REPO / "benchmarks" / "results" / "student_views.jsonl")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
+    if args.data_root is None:
+        sys.exit(NO_DATA_ROOT)
     import torch
 
     torch.set_num_threads(args.threads)

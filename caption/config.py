@@ -24,18 +24,27 @@ class LavisConfig(StrictModel):
     """The LAVIS BLIP-2 captioner (`caption.lavis`). It runs in its own environment
     (`bash scripts/setup.sh lavis`), and every file LAVIS would download is a local path."""
 
-    name: Literal["blip2_opt", "blip2_t5"] = "blip2_opt"
-    model_type: str = "caption_coco_opt2.7b"
-    # The BLIP-2 .pth the model type loads: `finetuned` for caption_coco_*, else `pretrained`.
-    checkpoint: Annotated[str | None, ModelPathMarker()] = None
-    # The vision encoder's weights: eva_vit_g.pth (clip_vit_L.pth for *_vitL).
-    vit_weights: Annotated[str | None, ModelPathMarker()] = None
-    # HF folder of the language model (`opt_model` / `t5_model`): facebook/opt-2.7b, ...
-    llm: Annotated[str | None, ModelPathMarker()] = None
-    # HF folder of bert-base-uncased: the Q-Former's tokenizer, config and initial weights.
-    bert: Annotated[str | None, ModelPathMarker()] = None
-    # The LAVIS environment's interpreter; None: <project>/.venv-lavis/bin/python.
-    python: Path | None = None
+    name: Literal["blip2_opt", "blip2_t5"] = Field(
+        "blip2_opt", description="The LAVIS BLIP-2 model family: blip2_opt or blip2_t5.")
+    model_type: str = Field(
+        "caption_coco_opt2.7b",
+        description="A caption model type of that family, e.g. caption_coco_opt2.7b, "
+                    "pretrain_flant5xl.")
+    checkpoint: Annotated[str | None, ModelPathMarker()] = Field(
+        None, description="The BLIP-2 .pth the model type loads (`finetuned` for "
+                          "caption_coco_*, else `pretrained`); a local path.")
+    vit_weights: Annotated[str | None, ModelPathMarker()] = Field(
+        None, description="The vision encoder's weights, eva_vit_g.pth (clip_vit_L.pth for "
+                          "*_vitL); a local path.")
+    llm: Annotated[str | None, ModelPathMarker()] = Field(
+        None, description="Local Hugging Face folder of the language model (opt_model / "
+                          "t5_model), e.g. facebook/opt-2.7b.")
+    bert: Annotated[str | None, ModelPathMarker()] = Field(
+        None, description="Local Hugging Face folder of bert-base-uncased: the Q-Former's "
+                          "tokenizer, config and initial weights.")
+    python: Path | None = Field(
+        None, description="The LAVIS environment's interpreter; None: "
+                          "<project>/.venv-lavis/bin/python.")
 
     @model_validator(mode="after")
     def _known_model_type(self) -> LavisConfig:
@@ -49,17 +58,28 @@ class LavisConfig(StrictModel):
 class CaptionConfig(StrictModel):
     """Which captioner turns each image into text, and how."""
 
-    backend: Literal["lavis", "transformers", "file", "none"] = "none"
-    model: Annotated[str | None, ModelPathMarker()] = None  # local HF BLIP-2 folder
-    file: Path | None = None  # captions made elsewhere: `<imgid>.jpg :caption` or JSONL
-    batch_size: int = Field(8, ge=1)
-    max_new_tokens: int = Field(30, ge=1)
-    num_beams: int = Field(1, ge=1)
-    prompt: str | None = None  # e.g. "a photo of"; None: caption from the image alone
+    backend: Literal["lavis", "transformers", "file", "none"] = Field(
+        "none", description="The captioner: lavis (BLIP-2 in its own environment), "
+                            "transformers (a local BLIP-2 folder), file (captions made "
+                            "elsewhere), none (no captions).")
+    model: Annotated[str | None, ModelPathMarker()] = Field(
+        None, description="Backend transformers: a local Hugging Face BLIP-2 folder.")
+    file: Path | None = Field(
+        None, description="Backend file: captions made elsewhere, `<imgid>.jpg :caption` "
+                          "lines or JSONL.")
+    batch_size: int = Field(8, ge=1, description="Images per captioning batch.")
+    max_new_tokens: int = Field(30, ge=1, description="Most tokens in one caption.")
+    num_beams: int = Field(1, ge=1, description="Beam-search width; 1: greedy.")
+    prompt: str | None = Field(
+        None, description="Text the caption continues, e.g. \"a photo of\"; None: caption "
+                          "from the image alone.")
     # Checked on the header before decoding, so a huge image never fills the memory.
-    max_image_pixels: int = Field(40_000_000, ge=1)
-    output: Path | None = None  # None: <run>/captions/captions.jsonl
-    lavis: LavisConfig = LavisConfig()
+    max_image_pixels: int = Field(
+        40_000_000, ge=1, description="Images with more pixels are not captioned (counted as too "
+                                  "large).")
+    output: Path | None = Field(
+        None, description="Where captions are written; None: <run>/captions/captions.jsonl.")
+    lavis: LavisConfig = Field(LavisConfig(), description="Settings of the lavis backend.")
 
     @model_validator(mode="after")
     def _backend_has_its_input(self) -> CaptionConfig:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from corpus.errors import CotpdError
 from corpus.registry import get_dataset
@@ -14,27 +14,33 @@ from corpus.schema import StrictModel
 class DataConfig(StrictModel):
     """Which dataset a run reads, and where the data root is."""
 
-    dataset: str
-    # Root folder holding one folder per dataset; falls back to $COTPD_DATA_ROOT.
-    data_root: Path | None = None
-    # Cross-domain runs (the paper's Table 4): train and select on `dataset`, test on this
-    # dataset's test split.
-    test_dataset: str | None = None
-    # Entity-type renames applied to every split, e.g. {OTHER: MISC} so that Twitter-2015
-    # and Twitter-2017 share one label set.
-    label_map: dict[str, str] = {}
-    # A labelled subset of the training split, by fraction (0 < f <= 1) or by count; the
-    # subset is drawn by `labelled_seed`, and a smaller fraction with the same seed is a
-    # subset of a larger one. Unset: the whole split.
-    labelled_fraction: float | None = None
-    labelled_count: int | None = None
-    labelled_seed: int = 0
-    # The training sentences left out of the labelled subset become the run's unlabelled
-    # split (labels dropped; captions and knowledge as for any split), for distillation.
-    rest_as_unlabelled: bool = False
-    # More unlabelled sentences: plain text (one sentence per line) or JSONL files. Dev and
-    # test sentences, labelled ones and repeats are dropped and counted.
-    unlabelled: list[Path] = []
+    dataset: str = Field(description="A registered dataset name (`cotpd data list`).")
+    data_root: Path | None = Field(
+        None, description="Folder holding one folder per dataset; None: $COTPD_DATA_ROOT "
+                          "(--data-root overrides both).")
+    test_dataset: str | None = Field(
+        None, description="Cross-domain runs: train and select on `dataset`, test on this "
+                          "dataset's test split; None: `dataset`'s own.")
+    label_map: dict[str, str] = Field(
+        {}, description="Entity-type renames applied to every split, e.g. {OTHER: MISC} so "
+                        "that Twitter-2015 and Twitter-2017 share one label set.")
+    labelled_fraction: float | None = Field(
+        None, description="Keep this fraction (0 < f <= 1) of the training split labelled, "
+                          "drawn by labelled_seed (a smaller fraction with the same seed is "
+                          "a subset of a larger one); None: the whole split.")
+    labelled_count: int | None = Field(
+        None, description="Keep this many training samples labelled (instead of a "
+                          "fraction); None: the whole split.")
+    labelled_seed: int = Field(0, description="Seed of the labelled subset's draw (apart "
+                                              "from run.seed, so training seeds share it).")
+    rest_as_unlabelled: bool = Field(
+        False, description="The training sentences left out of the labelled subset become "
+                           "the run's unlabelled split (labels dropped; captions and "
+                           "knowledge as for any split), learnt from by distillation only.")
+    unlabelled: list[Path] = Field(
+        [], description="Files of unlabelled sentences for the run's unlabelled split: "
+                        "plain text, one sentence per line, or JSONL. Dev and test "
+                        "sentences, labelled ones and repeats are dropped and counted.")
 
     @model_validator(mode="after")
     def _one_subset_size(self) -> DataConfig:

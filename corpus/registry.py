@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from pydantic import Field
 
 from corpus.conll import ReadResult, read_conll
 from corpus.errors import CotpdError
@@ -23,15 +24,22 @@ BUNDLED_DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 class DatasetSpec(StrictModel):
-    name: str
-    task: Task
-    format: Literal["conll", "mnre"]
-    directory: str
-    splits: dict[SplitName, str]
-    labels: tuple[str, ...] | None = None
-    images: str | None = None
-    bundled: bool = False
-    description: str = ""
+    """One entry of the dataset registry (corpus/datasets.yaml)."""
+
+    name: str = Field(description="The dataset's name, as configs and commands give it.")
+    task: Task = Field(description="mner (entities) or mre (relations).")
+    format: Literal["conll", "mnre"] = Field(
+        description="File format: conll (token<TAB>label lines) or mnre (one instance per "
+                    "line).")
+    directory: str = Field(description="Its folder under the data root (or under data/ "
+                                       "when bundled).")
+    splits: dict[SplitName, str] = Field(description="File name of each split in the "
+                                                     "folder.")
+    labels: tuple[str, ...] | None = Field(
+        None, description="Entity types (MNER) or relations (MRE); None: as the files say.")
+    images: str | None = Field(None, description="The images' folder beside the splits.")
+    bundled: bool = Field(False, description="Shipped in this repository's data/ folder.")
+    description: str = Field("", description="One line on what the dataset is.")
 
     def directory_under(self, data_root: Path | None) -> Path:
         """Where this dataset's files are: bundled ones in the repo, others under the root."""

@@ -15,6 +15,7 @@ from corpus.errors import CotpdError
 from corpus.offline import set_offline_switches
 from pipeline.cli_augment import augment
 from pipeline.cli_caption import caption
+from pipeline.cli_config import config_group
 from pipeline.cli_data import data
 from pipeline.cli_eval import eval_group
 from pipeline.cli_export import export
@@ -54,6 +55,7 @@ cli.add_command(export)
 cli.add_command(evaluate_command)
 cli.add_command(run_command)
 cli.add_command(study)
+cli.add_command(config_group)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from caption.config import CaptionConfig
+from pipeline.cli_run import DATA_ROOT_HELP, use_data_root
 from pipeline.config import RunConfig, load_run_config
 from pipeline.stages import run_stage
 
@@ -21,9 +22,11 @@ def load_caption_configs(path: Path, overrides: list[str]) -> tuple[RunConfig, C
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. --set caption.backend=file")
+@click.option("--data-root", type=click.Path(path_type=Path), help=DATA_ROOT_HELP)
 @click.option("--retry-failed", is_flag=True, help="Caption again the images that failed.")
-def caption(config: Path, overrides: tuple[str, ...], retry_failed: bool) -> None:
+def caption(config: Path, overrides: tuple[str, ...], data_root: Path | None,
+            retry_failed: bool) -> None:
     """The caption stage: one caption per image of the run's samples, with provenance
     (images already captioned are skipped; a bad image is recorded, never fatal)."""
-    run_config, _ = load_caption_configs(config, list(overrides))
+    run_config, _ = load_caption_configs(config, [*overrides, *use_data_root(data_root)])
     run_stage("caption", run_config, run_config.run.directory, retry_failed=retry_failed)

@@ -21,7 +21,7 @@ from corpus.registry import (
     read_split_file,
 )
 from corpus.stats import SplitStats, format_stats, split_stats
-from pipeline.config import load_run_config
+from pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
 from pipeline.rundir import write_provenance
 
 
@@ -94,13 +94,41 @@ def list_command() -> None:
         click.echo(f"{spec.name:12} {spec.task:5} {spec.description}")
 
 
+@data.command("verify")
+@click.argument("root", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--dataset", "datasets", multiple=True,
+              help="Check this dataset's files, present or not (repeatable); default: every "
+                   "dataset with a file under ROOT.")
+def verify_command(root: Path, datasets: tuple[str, ...]) -> None:
+    """Check a data root against the recorded files (docs/data.md): each file present, with
+    the expected sentence/instance count and sha256. Exits 1 when a file is missing or
+    different."""
+    from corpus.data_files import verify_root
+
+    checks = verify_root(root, list(datasets) or None)
+    if not checks:
+        click.echo(f"{root}: no recorded data file found (expected e.g. "
+                   f"{root / 'twitter2017' / 'train.txt'}); see docs/data.md", err=True)
+        raise SystemExit(1)
+    for check in checks:
+        click.echo(f"{check.status:10} {check.dataset:22} {check.path}: {check.detail}")
+    bad = [c for c in checks if c.status in ("missing", "different")]
+    unrecorded = sum(c.status == "unrecorded" for c in checks)
+    note = f", {unrecorded} without a recorded sha256" if unrecorded else ""
+    click.echo(f"{len(checks) - len(bad)} of {len(checks)} files as recorded{note}"
+               + (f"; {len(bad)} missing or different" if bad else ""))
+    if bad:
+        raise SystemExit(1)
+
+
 @data.command("prepare")
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. --set data.data_root=/data")
-def prepare_command(config: Path, overrides: tuple[str, ...]) -> None:
+@click.option("--data-root", type=click.Path(path_type=Path), help=DATA_ROOT_HELP)
+def prepare_command(config: Path, overrides: tuple[str, ...], data_root: Path | None) -> None:
     """The corpus stage: check the dataset and write its samples into the run directory."""
-    run_config = load_run_config(config, list(overrides))
+    run_config = load_with_data_root(config, overrides, data_root)
     run_dir = run_config.run.directory
     with run_dir_lock(run_dir):
         result = prepare_dataset(run_config.data, run_dir)

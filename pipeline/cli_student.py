@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from corpus.errors import CotpdError
-from pipeline.config import load_run_config
+from pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
 from pipeline.stages import run_stage
 
 
@@ -15,10 +15,11 @@ from pipeline.stages import run_stage
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. --set student.variant=mv")
-def train(config: Path, overrides: tuple[str, ...]) -> None:
+@click.option("--data-root", type=click.Path(path_type=Path), help=DATA_ROOT_HELP)
+def train(config: Path, overrides: tuple[str, ...], data_root: Path | None) -> None:
     """Train the student of CONFIG (model selection on dev F1 only); resumes from the last
     checkpoint of an interrupted run."""
-    run_config = load_run_config(config, list(overrides))
+    run_config = load_with_data_root(config, overrides, data_root)
     if run_config.student is None:
         raise CotpdError(f"{config}: no 'student' section; add one (see configs/demo_mner.yaml)")
     # Always trains (resuming an interrupted run); `cotpd run` keeps a current student.

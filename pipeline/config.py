@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from augment.config import AugmentConfig
 from caption.config import CaptionConfig
@@ -33,9 +33,9 @@ class ConfigError(CotpdError):
 class RunSection(StrictModel):
     """Where a run writes and how it is seeded."""
 
-    name: str = "run"
-    output_dir: Path = Path("runs")
-    seed: int = 42
+    name: str = Field("run", description="The run's name: its folder under output_dir.")
+    output_dir: Path = Field(Path("runs"), description="Folder holding the runs.")
+    seed: int = Field(42, description="The student's training seed.")
 
     @property
     def directory(self) -> Path:
@@ -45,12 +45,16 @@ class RunSection(StrictModel):
 class RunConfig(StrictModel):
     """One experiment: what every stage reads from the config file."""
 
-    run: RunSection = RunSection()
-    data: DataConfig
-    caption: CaptionConfig | None = None
-    teacher: TeacherConfig | None = None
-    student: StudentConfig | None = None
-    augment: AugmentConfig | None = None
+    run: RunSection = Field(RunSection(), description="Where the run writes, its seed.")
+    data: DataConfig = Field(description="The dataset and the data root.")
+    caption: CaptionConfig | None = Field(
+        None, description="The caption stage; absent: not run.")
+    teacher: TeacherConfig | None = Field(
+        None, description="The teach stage; absent: not run.")
+    student: StudentConfig | None = Field(
+        None, description="The train and evaluate stages; absent: not run.")
+    augment: AugmentConfig | None = Field(
+        None, description="The augment stage; absent: not run.")
 
 
 def load_yaml_with_base(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -181,7 +185,7 @@ def expand_environment(data: Any, source: str, key: str = "") -> Any:
         name = match.group(1)
         if name not in os.environ:
             raise ConfigError(f"{source}: {key} refers to ${{{name}}}, which is not set; "
-                              f"export {name}=... (see README, 'Configs')")
+                              f"export {name}=... (see docs/pipeline.md)")
         return os.environ[name]
 
     whole = _ENV_REFERENCE.fullmatch(data.strip())

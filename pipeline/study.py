@@ -41,36 +41,49 @@ from pipeline.stages import STAGES, run_stages
 
 
 class CellOverride(StrictModel):
-    where: dict[str, str] = Field(min_length=1)  # axis -> arm; every one must match
-    set: dict[str, Any] = Field(min_length=1)
+    """Settings for the cells that match some arms."""
+
+    where: dict[str, str] = Field(
+        min_length=1, description="Axis -> arm; a cell matches when every one matches.")
+    set: dict[str, Any] = Field(
+        min_length=1, description="Dotted run-config keys and values for matching cells.")
 
 
 class StudySpec(StrictModel):
     """A study file. Override keys are dotted run-config keys (`student.variant`); relative
     paths in the base config and in overrides are read from the working directory."""
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$")
-    config: Path  # the base run config, relative to the study file
-    output_dir: Path = Path("runs/studies")
-    overrides: dict[str, Any] = {}  # applied to every cell
-    axes: dict[str, dict[str, dict[str, Any]]] = {}  # axis -> arm -> overrides
-    seeds: list[int] = Field([42], min_length=1)
-    # Cells left out of the grid: each entry names arms of some axes ({teacher: none,
-    # student: distilled}); a cell matching every arm of one entry is not run.
-    exclude: list[dict[str, str]] = []
-    # Settings for some combinations of arms, applied after the axes' own:
-    # [{where: {teacher: none, student: cot}, set: {student.variant: caption}}].
-    cell_overrides: list[CellOverride] = []
-    # Arms every other arm of their axis is compared with, paired by seed, on the first
-    # metric: {teacher: none} adds "test.f1 - teacher=none" with a 95% t-interval.
-    compare_to: dict[str, str] = {}
-    stages: list[str] | None = None  # None: every stage the config has a section for
-    # <split>.<precision|recall|f1>, <split>.<seen|unseen>.<measure>, or train.seconds
-    metrics: list[str] = ["test.f1", "dev.f1"]
-    shared_store: bool = True
-    # The cells' shared teacher store; None: <output_dir>/<name>/store.sqlite. Answers are
-    # keyed by content, so pointing this at another run's store reuses its answers safely.
-    store: Path | None = None
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$",
+                      description="The study's name: its folder under output_dir.")
+    config: Path = Field(description="The base run config, relative to the study file.")
+    output_dir: Path = Field(Path("runs/studies"), description="Folder holding studies.")
+    overrides: dict[str, Any] = Field({}, description="Settings applied to every cell.")
+    axes: dict[str, dict[str, dict[str, Any]]] = Field(
+        {}, description="Axis -> arm -> settings; the cells are every combination of arms.")
+    seeds: list[int] = Field([42], min_length=1, description="Each cell runs once per seed.")
+    exclude: list[dict[str, str]] = Field(
+        [], description="Cells left out: each entry names arms of some axes ({teacher: "
+                        "none, student: distilled}); a cell matching every arm of one entry "
+                        "is not run.")
+    cell_overrides: list[CellOverride] = Field(
+        [], description="Settings for combinations of arms, applied after the axes' own: "
+                        "[{where: {teacher: none, student: cot}, set: {student.variant: "
+                        "caption}}].")
+    compare_to: dict[str, str] = Field(
+        {}, description="Axis -> arm every other arm is compared with, paired by seed, on "
+                        "the first metric, with a 95% t-interval.")
+    stages: list[str] | None = Field(
+        None, description="Stages each cell runs; None: every stage the config has a "
+                          "section for.")
+    metrics: list[str] = Field(["test.f1", "dev.f1"],
+                               description="Table columns: <split>.<precision|recall|f1>, "
+                                           "<split>.<seen|unseen>.<measure> (entities seen "
+                                           "in training or not), or train.seconds.")
+    shared_store: bool = Field(
+        True, description="Cells with a teacher share one answers store.")
+    # Answers are keyed by content, so another run's store is reused safely.
+    store: Path | None = Field(
+        None, description="The shared store; None: <output_dir>/<name>/store.sqlite.")
 
     @property
     def directory(self) -> Path:
@@ -249,7 +262,7 @@ def run_study(spec: StudySpec, extra: list[str] | None = None,
     """Run every cell (skipping finished ones; with `where`/`seeds`, only the cells they
     select) and write results.jsonl, table.md and plot.png into the study directory. The
     table holds every finished cell of the grid, selected or not, so a study can be run
-    a part at a time (on several nodes or over several sessions)."""
+    a part at a time (on several nodes, or one after another)."""
     grid = cells(spec)
     if not grid:
         raise CotpdError(f"study {spec.name}: the grid is empty")

@@ -3,7 +3,7 @@
 # train, predict, score, report. With no argument: the embedded default on the demo data,
 # on any CPU. Finished work is skipped, so a re-run after a failure continues.
 #   bash scripts/full_pipeline.sh                                   # the demo
-#   bash scripts/full_pipeline.sh configs/twitter2017.yaml --data-root ../shared/data
+#   bash scripts/full_pipeline.sh configs/twitter2017.yaml --data-root DIR
 #   bash scripts/full_pipeline.sh CONFIG --set student.variant=mv   # any cotpd run option
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -15,7 +15,7 @@ Variant = Literal["text", "caption", "cot", "mv", "upd", "prefix", "cpd", "two_s
 View = Literal["text", "caption", "knowledge", "prompt"]
 PromptKind = Literal["none", "conditional", "unconditional", "prefix"]
 
-# What each paper variant trains on and distils into (DESIGN.md section 2):
+# What each paper variant trains on and distils into (docs/architecture.md):
 # (view trained with NLL, view distilled into with KL or None, prompt generator, inference view)
 VARIANTS: dict[str, tuple[View, View | None, PromptKind, View]] = {
     "text": ("text", None, "none", "text"),              # (a) text only
@@ -36,40 +36,75 @@ TWO_STAGE: frozenset[str] = frozenset({"two_stage", "two_stage_prompt"})
 class ViewConfig(StrictModel):
     """How the knowledge view [x; caption; knowledge] is laid out."""
 
-    # Context parts after the text, in order; each is preceded by the separator.
-    context_order: list[Literal["caption", "knowledge"]] = ["caption", "knowledge"]
-    separator: str | None = None  # None: the tokenizer's own sep token
-    max_length: int = Field(256, ge=16)
+    context_order: list[Literal["caption", "knowledge"]] = Field(
+        ["caption", "knowledge"],
+        description="Context parts placed after the text, in this order, each preceded by "
+                    "the separator.")
+    separator: str | None = Field(
+        None, description="Text between the parts of a view; None: the tokenizer's own sep "
+                          "token.")
+    max_length: int = Field(
+        256, ge=16,
+        description="Sub-words per encoder input, special tokens included; knowledge is "
+                    "cut first, then the caption, and longer texts are read in windows at "
+                    "prediction.")
 
 
 class PromptConfig(StrictModel):
-    num_queries: int = Field(8, ge=1)  # N, the prompt length
-    # after_cls: [CLS] p x [SEP] (text positions shift by N); after_text: [CLS] x [SEP] p,
-    # the paper's [x; p], so every text position is the same in both views.
-    position: Literal["after_cls", "after_text"] = "after_cls"
-    decoder_layers: int = Field(1, ge=1)  # conditional generator depth
-    decoder_heads: int = Field(4, ge=1)
-    dropout: float = Field(0.1, ge=0.0, lt=1.0)
+    """The prompt generator of the prompt-distilling variants (upd, prefix, cpd)."""
+
+    num_queries: int = Field(8, ge=1, description="N, the number of prompt vectors.")
+    # after_text keeps every text position the same in both views (the paper's [x; p]).
+    position: Literal["after_cls", "after_text"] = Field(
+        "after_cls",
+        description="Where the prompt goes: after_cls, [CLS] p x [SEP] (text positions "
+                    "shift by N); after_text, [CLS] x [SEP] p.")
+    decoder_layers: int = Field(
+        1, ge=1, description="Transformer decoder layers of the conditional generator.")
+    decoder_heads: int = Field(
+        4, ge=1, description="Attention heads of the conditional generator's decoder.")
+    dropout: float = Field(0.1, ge=0.0, lt=1.0,
+                           description="Dropout inside the prompt generator.")
 
 
 class DistillConfig(StrictModel):
-    alpha: float = Field(1.0, ge=0.0)
-    temperature: float = Field(1.0, gt=0.0)  # CRF head: every CRF score divided by it
-    detach_knowledge: bool = False  # stop gradients through the knowledge (teacher) side
-    prompt_nll_weight: float = Field(0.0, ge=0.0)  # extra NLL on the distilled view
-    # MSE between the two views' last hidden states at the text words, knowledge side detached.
-    hidden_weight: float = Field(0.0, ge=0.0)
-    knowledge_dropout: bool = True  # False: the knowledge side runs without dropout
-    # Two-stage variants: the knowledge-view student directory that teaches (its inference
-    # view must be `knowledge`), or `folds` to train the teacher in the run: 1, one teacher
-    # on every training sentence; K >= 2, K cross-fitted teachers (each training sentence is
-    # scored by a teacher that did not train on it).
-    teacher: Path | None = None
-    folds: int = Field(0, ge=0)
-    cache_dir: Path | None = None  # None: <run>/student/teacher_cache
-    # Sentences with knowledge but no gold labels: KL only (JSONL with `tokens` and
-    # `knowledge`, or a samples file such as the augment stage's output). Never dev or test.
-    unlabelled: list[Path] = []
+    """The distillation loss: weights, temperature, and the two-stage teacher."""
+
+    alpha: float = Field(1.0, ge=0.0,
+                         description="Weight of the KL term between the trained and the "
+                                     "distilled view (or a two-stage teacher's cached "
+                                     "scores).")
+    temperature: float = Field(
+        1.0, gt=0.0,
+        description="Softmax temperature of the KL term; with a CRF head every CRF score "
+                    "is divided by it.")
+    detach_knowledge: bool = Field(
+        False, description="Stop gradients through the knowledge (teacher) side of the KL.")
+    prompt_nll_weight: float = Field(
+        0.0, ge=0.0, description="Weight of an extra gold NLL on the distilled view.")
+    hidden_weight: float = Field(
+        0.0, ge=0.0,
+        description="Weight of an MSE between the two views' last hidden states at the text "
+                    "words (knowledge side detached); 0: off.")
+    knowledge_dropout: bool = Field(
+        True, description="Run the knowledge side with dropout; false: without.")
+    # Cross-fitting keeps a teacher from scoring sentences it was trained on.
+    teacher: Path | None = Field(
+        None,
+        description="Two-stage variants: a trained student folder whose inference view is "
+                    "`knowledge`, used as the teacher (else set folds).")
+    folds: int = Field(
+        0, ge=0,
+        description="Two-stage variants: teachers trained in the run; 1, one teacher on "
+                    "every training sentence; K >= 2, K cross-fitted teachers.")
+    cache_dir: Path | None = Field(
+        None, description="Where a two-stage teacher's scores are cached; None: "
+                          "<run>/student/teacher_cache.")
+    unlabelled: list[Path] = Field(
+        [],
+        description="Files of sentences with knowledge but no gold labels, trained with the "
+                    "KL term only (JSONL with tokens and knowledge, or a samples file such "
+                    "as the augment stage's); never dev or test.")
 
 
 class TrainConfig(StrictModel):
@@ -79,26 +114,51 @@ class TrainConfig(StrictModel):
 
     model_config = ConfigDict(**{**StrictModel.model_config, "extra": "allow"})
 
-    learning_rate: float = Field(5e-5, gt=0.0)
-    # Parameters that are not the pretrained encoder (prompt generator, head, CRF) train at
-    # learning_rate times this (ITA and PGIM train them far faster than the encoder).
-    new_parameters_lr_multiplier: float = Field(1.0, gt=0.0)
-    weight_decay: float = 0.01
-    epochs: float = Field(15.0, gt=0.0)
-    batch_size: int = Field(32, ge=1)
-    eval_batch_size: int = Field(64, ge=1)
-    gradient_accumulation: int = Field(1, ge=1)
-    warmup_ratio: float = Field(0.1, ge=0.0, lt=1.0)
-    early_stopping_patience: int | None = 3  # evaluations without dev F1 gain; None: off
-    max_steps: int = -1  # > 0 caps training (smoke tests)
-    eval_steps: int | None = None  # None: evaluate once per epoch
-    logging_steps: int = 10
-    group_by_length: bool = True
-    bf16: bool | Literal["auto"] = "auto"  # auto: on when CUDA supports it
-    gradient_checkpointing: bool | Literal["auto"] = "auto"  # auto: on with CUDA
-    deepspeed: Path | None = None  # a ZeRO JSON config, e.g. configs/deepspeed/zero2.json
-    resume: bool = True  # continue from the last checkpoint in the output folder
-    num_workers: int = 0
+    learning_rate: float = Field(5e-5, gt=0.0,
+                                 description="Peak learning rate of the encoder.")
+    # ITA and PGIM train the new parameters far faster than the encoder.
+    new_parameters_lr_multiplier: float = Field(
+        1.0, gt=0.0,
+        description="Parameters that are not the pretrained encoder (prompt generator, "
+                    "head, CRF) train at learning_rate times this.")
+    weight_decay: float = Field(0.01, description="AdamW weight decay.")
+    epochs: float = Field(15.0, gt=0.0, description="Training epochs (may be fractional).")
+    batch_size: int = Field(32, ge=1, description="Training sentences per device and step.")
+    eval_batch_size: int = Field(64, ge=1,
+                                 description="Sentences per batch when evaluating dev.")
+    gradient_accumulation: int = Field(
+        1, ge=1, description="Steps whose gradients are summed before an update.")
+    warmup_ratio: float = Field(
+        0.1, ge=0.0, lt=1.0,
+        description="Fraction of the steps over which the learning rate rises linearly.")
+    early_stopping_patience: int | None = Field(
+        3, description="Dev evaluations without an F1 gain before training stops; None: "
+                       "never stops early.")
+    max_steps: int = Field(-1, description="> 0: stop after this many steps (smoke tests); "
+                                           "-1: train every epoch.")
+    eval_steps: int | None = Field(
+        None, description="Evaluate dev every this many steps; None: once per epoch.")
+    logging_steps: int = Field(10, description="Log the loss every this many steps.")
+    group_by_length: bool = Field(
+        True, description="Batch sentences of similar length (less padding); false: "
+                          "random batches.")
+    subword_labels: Literal["first", "all"] = Field(
+        "first",
+        description="Which sub-words of a word carry a training label: first, its first "
+                    "sub-word; all, every sub-word (the later ones as the word's I- "
+                    "continuation), so readers that split words further find the same "
+                    "entities.")
+    bf16: bool | Literal["auto"] = Field(
+        "auto", description="bfloat16 mixed precision; auto: on when CUDA supports it.")
+    gradient_checkpointing: bool | Literal["auto"] = Field(
+        "auto", description="Recompute activations to save memory; auto: on with CUDA.")
+    deepspeed: Path | None = Field(
+        None, description="A DeepSpeed ZeRO JSON config, e.g. "
+                          "configs/deepspeed/zero2.json; None: no DeepSpeed.")
+    resume: bool = Field(
+        True, description="Continue from the last complete checkpoint in the output folder.")
+    num_workers: int = Field(0, description="Data-loader worker processes; 0: load in the "
+                                            "training process.")
 
     @model_validator(mode="after")
     def _extra_keys_are_training_arguments(self) -> TrainConfig:
@@ -109,21 +169,36 @@ class TrainConfig(StrictModel):
 class ContextFiles(StrictModel):
     """Captions and knowledge made elsewhere, read before any teacher has run."""
 
-    captions: Path | None = None  # `<imgid>.jpg :<caption>` lines or JSONL
-    knowledge: list[Path] = []  # JSONL {id or img_id, knowledge}, any number of files
+    captions: Path | None = Field(
+        None, description="A captions file: `<imgid>.jpg :<caption>` lines or JSONL.")
+    knowledge: list[Path] = Field(
+        [], description="Knowledge files, JSONL {id or img_id, knowledge}, any number.")
 
 
 class StudentConfig(StrictModel):
-    encoder: Annotated[str, ModelPathMarker()] = "embedded:minilm"
-    head: Literal["softmax", "crf"] = "softmax"
-    variant: Variant = "cpd"
-    infer_view: View | Literal["auto"] = "auto"  # auto: the variant's inference view
-    views: ViewConfig = ViewConfig()
-    prompt: PromptConfig = PromptConfig()
-    distill: DistillConfig = DistillConfig()
-    train: TrainConfig = TrainConfig()
-    context: ContextFiles = ContextFiles()
-    trust_remote_code: bool = False
+    """The student: encoder, variant, views, prompt, distillation and training."""
+
+    encoder: Annotated[str, ModelPathMarker()] = Field(
+        "embedded:minilm",
+        description="The encoder: a local Hugging Face folder, or embedded:minilm (the "
+                    "bundled MiniLM).")
+    head: Literal["softmax", "crf"] = Field(
+        "softmax", description="MNER head: a linear softmax per word, or a linear-chain CRF.")
+    variant: Variant = Field(
+        "cpd",
+        description="What is trained and distilled: text, caption, cot, mv, upd, prefix, "
+                    "cpd (conditional prompt distillation), two_stage, two_stage_prompt.")
+    infer_view: View | Literal["auto"] = Field(
+        "auto", description="The view predictions read (text, caption, knowledge, prompt); "
+                            "auto: the variant's inference view.")
+    views: ViewConfig = Field(ViewConfig(), description="How inputs are laid out.")
+    prompt: PromptConfig = Field(PromptConfig(), description="The prompt generator.")
+    distill: DistillConfig = Field(DistillConfig(), description="The distillation loss.")
+    train: TrainConfig = Field(TrainConfig(), description="Optimisation and training loop.")
+    context: ContextFiles = Field(ContextFiles(),
+                                  description="Captions and knowledge made elsewhere.")
+    trust_remote_code: bool = Field(
+        False, description="Run Python code the encoder folder ships (its auto_map).")
 
     @model_validator(mode="after")
     def _prompt_view_needs_a_prompt(self) -> StudentConfig:

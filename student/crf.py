@@ -1,6 +1,6 @@
 """A linear-chain CRF over word positions: the MNER output layer. Besides the NLL and Viterbi
-decoding it gives posterior marginals, so the KL of DESIGN.md section 2 can be taken between
-the CRF distributions of the two views (see losses.kl_from_probs).
+decoding it gives posterior marginals, so the distillation KL (docs/architecture.md) can be
+taken between the CRF distributions of the two views (see losses.kl_from_probs).
 
 Masks are bool (B, W) and left-aligned (True then False); a row may be all False, and then
 its likelihood and partition are 0 and its marginals are zeros.

@@ -11,6 +11,13 @@ from torch.utils.data import Dataset
 
 from corpus.records import MnerSample, Sample
 from student.config import View
+from student.subwords import (
+    SubwordLabels,
+    continuation_ids,
+    spread_labels,
+    spread_teacher,
+    spread_view,
+)
 from student.views import EncodedView, ViewBuilder
 
 
@@ -20,13 +27,17 @@ class EncodedDataset(Dataset):
     def __init__(self, samples: Sequence[Sample], views: Sequence[View], builder: ViewBuilder,
                  label_to_id: dict[str, int] | None,
                  teacher_logprobs: Sequence[np.ndarray | None] | None = None,
-                 unlabelled: Sequence[bool] | None = None) -> None:
+                 unlabelled: Sequence[bool] | None = None,
+                 subword_labels: SubwordLabels = "first") -> None:
         """`teacher_logprobs`: a cached (words, C) array per sample (rows of NaN where the
-        teacher saw no word); `unlabelled`: samples whose labels are not gold (KL only)."""
+        teacher saw no word); `unlabelled`: samples whose labels are not gold (KL only);
+        `subword_labels` "all": every sub-word of an MNER word is a labelled position
+        (student.subwords), for training sets only."""
         self.samples = list(samples)
         self.views = sorted({"text" if v == "prompt" else v for v in views})
         encoded = {v: builder.encode_all(self.samples, v) for v in self.views}
         self.items: list[dict[str, Any]] = []
+        continuation = continuation_ids(sorted(label_to_id or {}, key=(label_to_id or {}).get))
         for index, sample in enumerate(self.samples):
             item: dict[str, Any] = {v: encoded[v][index] for v in self.views}
             words = len(item[self.views[0]].word_starts)
@@ -40,6 +51,8 @@ class EncodedDataset(Dataset):
                 item["labels"] = labels
             if teacher_logprobs is not None and teacher_logprobs[index] is not None:
                 item["teacher_logprobs"] = teacher_logprobs[index][:words]
+            if subword_labels == "all" and isinstance(sample, MnerSample):
+                _spread(item, self.views, continuation)
             self.items.append(item)
 
     def __len__(self) -> int:
@@ -51,6 +64,17 @@ class EncodedDataset(Dataset):
     def lengths(self) -> list[int]:
         """The longest view of each item, for length-grouped batches."""
         return [max(len(item[v].input_ids) for v in self.views) for item in self.items]
+
+
+def _spread(item: dict[str, Any], views: list[str], continuation: list[int]) -> None:
+    """Every text sub-word as a position, with its label and teacher row (in place)."""
+    first = item[views[0]]
+    if "labels" in item:
+        item["labels"] = spread_labels(first, item["labels"], continuation)
+    if "teacher_logprobs" in item:
+        item["teacher_logprobs"] = spread_teacher(first, item["teacher_logprobs"])
+    for view in views:
+        item[view] = spread_view(item[view])
 
 
 def _label_ids(sample: Sample, label_to_id: dict[str, int]) -> list[int] | int:

@@ -1,5 +1,5 @@
 """Losses for the student: gold NLL on the knowledge view and the KL that distils it into the
-prompt view (DESIGN.md section 2). Pure functions, batch-first, no module state.
+prompt view (docs/architecture.md). Pure functions, batch-first, no module state.
 
 Shapes: B batch, W word positions, C classes; `mask` is bool (B, W), True at real words.
 Positions are *selected* with the mask rather than multiplied by it, so garbage (even inf or

@@ -3,7 +3,7 @@
 Each batch carries the views the variant needs, as `<view>_input_ids`, `<view>_attention_mask`
 and `<view>_word_index` (`<view>_markers` for MRE); `labels` are word-level (MNER, -100 on
 padding) or one per sample (MRE). The loss is NLL on the training view plus alpha times the KL
-from it to the distilled view over the text positions (DESIGN.md section 2).
+from it to the distilled view over the text positions (docs/architecture.md).
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Prompt generators for the prompt view [x; p] (DESIGN.md section 2).
+"""Prompt generators for the prompt view [x; p] (docs/architecture.md).
 
 conditional    N learnable queries attend to the text embeddings through a transformer
                decoder: p = softmax((q Wq)(x Wk)^T / sqrt(d)) x Wv  (the paper's Eq. 1)

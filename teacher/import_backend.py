@@ -1,5 +1,5 @@
-"""Knowledge another system wrote (JSONL keyed by id or img_id, like the ChatGPT texts in
-../shared/data/knowledge), stored under its own teacher name and fingerprint, so studies can
+"""Knowledge another system wrote (JSONL keyed by id or img_id, such as ChatGPT's knowledge
+texts for Twitter-2017), stored under its own teacher name and fingerprint, so studies can
 compare it with live teachers. It answers one prompt, `imported`."""
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
-"""Shared fixtures: the repository paths, ../shared/data (skipped when absent), and an
-in-process runner for the `cotpd` command."""
+"""Shared fixtures: the repository paths, the real datasets (from `pytest --data-root DIR` or
+$COTPD_DATA_ROOT; skipped when neither is set), and an in-process runner for `cotpd`."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,7 +15,16 @@ from corpus.registry import SPLITS, get_dataset, read_split
 from pipeline.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED_DATA = REPO.parent / "shared" / "data"
+# Taken out of the environment so that the rest of the suite runs as it would without it: a
+# data root set there would otherwise reach every config and `cotpd` subprocess.
+DATA_ROOT_FROM_ENV = os.environ.pop("COTPD_DATA_ROOT", None)
+NO_DATA_ROOT = "no data root: pass pytest --data-root DIR or set $COTPD_DATA_ROOT"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--data-root", type=Path, default=None,
+                     help="folder of the real datasets, for the tests marked shared_data "
+                          "(default: $COTPD_DATA_ROOT)")
 
 
 @dataclass
@@ -25,10 +35,14 @@ class CliResult:
 
 
 @pytest.fixture
-def shared_data() -> Path:
-    if not SHARED_DATA.is_dir():
-        pytest.skip(f"{SHARED_DATA} is absent")
-    return SHARED_DATA
+def shared_data(request: pytest.FixtureRequest) -> Path:
+    """The real datasets' folder; the test skips, naming where it looked, without one."""
+    root = request.config.getoption("--data-root") or DATA_ROOT_FROM_ENV
+    if not root:
+        pytest.skip(NO_DATA_ROOT)
+    if not Path(root).is_dir():
+        pytest.skip(f"data root {root} (--data-root or $COTPD_DATA_ROOT) is not a folder")
+    return Path(root)
 
 
 @pytest.fixture

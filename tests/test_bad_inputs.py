@@ -1,4 +1,4 @@
-"""Every bad input of the foundation issue, one file each: one clear message naming the file
+"""Every bad input in tests/data/bad_inputs/, one file each: one clear message naming the file
 and line, a non-zero exit, and no traceback."""
 
 import subprocess

@@ -1,4 +1,4 @@
-"""The real datasets in ../shared/data (skipped when the folder is absent)."""
+"""The real datasets under --data-root / $COTPD_DATA_ROOT (skipped without one)."""
 
 import ast
 import json

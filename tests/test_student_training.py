@@ -67,7 +67,7 @@ def test_training_learns_the_demo_entities(tmp_path: Path, tiny_encoder: Path, d
     """Trained beats barely trained. Over seven random draws of the tiny encoder, dev F1 was
     0.14 to 0.27 after 120 steps and 0.00 to 0.06 after 3 (a random or all-O tagger); the
     encoder is drawn from a fixed seed here (0.21 against 0.04 with torch 2.13 on CPU), so
-    the start is the same in every session, and the bounds leave room for library versions
+    the start is the same on every run, and the bounds leave room for library versions
     that draw differently."""
     from transformers import AutoConfig, AutoModel
 

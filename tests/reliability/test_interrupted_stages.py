@@ -47,7 +47,7 @@ def modes(stage: str) -> list:
 @pytest.fixture(scope="module", autouse=True)
 def report_kills():
     yield
-    for log in LOGS:  # shown with -s; the figures of the note
+    for log in LOGS:  # shown with -s: where each kill landed
         print(f"\n{log.stage}: {len(log.landed)} kills landed, {log.missed} missed: "
               f"{'; '.join(log.landed)}")
 

@@ -1,6 +1,6 @@
 """Load: the teacher runner with 10,000 prompts against a local server process at
-concurrency 256 loses nothing and keeps bounded memory: the bounds README states (its
-Guarantees, Load), which a fast test checks README still states. Slow: `-m slow`; the
+concurrency 256 loses nothing and keeps bounded memory: the bounds docs/reliability.md states
+(Guarantees, Load), which a fast test checks the page still states. Slow: `-m slow`; the
 measured figures are printed with -s."""
 
 from __future__ import annotations
@@ -14,12 +14,12 @@ import pytest
 from harness import REPO, ServerProcess
 
 DRIVER = Path(__file__).resolve().parent / "load_driver.py"
-# README's figures (measured twice on the 2-core machine: peak 183 and 190 MiB, 45 and 51 MiB
+# The page's figures (measured twice on a 2-core CPU: peak 183 and 190 MiB, 45 and 51 MiB
 # over the start at 10,000 prompts, 35 MiB at 1,000: 10-16 MiB more for 9,000 more prompts).
 PEAK_MIB, OVER_START_MIB, MORE_FOR_9000_MIB = 256, 96, 32
-README_LOAD = (f"peak RSS under {PEAK_MIB} MiB, at most {OVER_START_MIB} MiB over the "
-               f"process's start, and at most {MORE_FOR_9000_MIB} MiB more at 10,000 prompts "
-               "than at 1,000")
+STATED_LOAD = (f"peak RSS under {PEAK_MIB} MiB, at most {OVER_START_MIB} MiB over the "
+                f"process's start, and at most {MORE_FOR_9000_MIB} MiB more at 10,000 prompts "
+                "than at 1,000")
 
 
 def drive(url: str, n: int, store: Path) -> dict:
@@ -39,7 +39,7 @@ def test_ten_thousand_prompts_at_concurrency_256(tmp_path: Path) -> None:
     for run, n in ((small, 1_000), (large, 10_000)):
         assert run["answered"] == run["stored"] == n and run["failed"] == 0, run
     assert seen == 11_000  # nothing asked twice, nothing lost
-    # Bounded (rows are on disk, not in memory): README's figures.
+    # Bounded (rows are on disk, not in memory): the page's figures.
     growth_small = small["peak_rss_mb"] - small["rss_before_mb"]
     growth_large = large["peak_rss_mb"] - large["rss_before_mb"]
     assert max(small["peak_rss_mb"], large["peak_rss_mb"]) < PEAK_MIB, (small, large)
@@ -47,6 +47,6 @@ def test_ten_thousand_prompts_at_concurrency_256(tmp_path: Path) -> None:
     assert growth_large - growth_small <= MORE_FOR_9000_MIB, (small, large)
 
 
-def test_readme_states_the_bounds_the_load_test_asserts() -> None:
-    readme = " ".join((REPO / "README.md").read_text(encoding="utf-8").split())
-    assert README_LOAD in readme
+def test_the_docs_state_the_bounds_the_load_test_asserts() -> None:
+    page = " ".join((REPO / "docs" / "reliability.md").read_text(encoding="utf-8").split())
+    assert STATED_LOAD in page
