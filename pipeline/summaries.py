@@ -46,7 +46,10 @@ def teach_summary(summary: dict[str, Any], run_dir: Path) -> Summary:
     else:
         head = (f"{who}: {summary['answered']} answered, {summary['failed']} failed, "
                 f"{summary['truncated']} truncated (cut off at max_tokens), "
-                f"{summary['skipped_done']} already in the store; {summary['prompt_tokens']} "
+                f"{summary['skipped_done']} already in the store"
+                + (f", {summary['shared']} the same prompt as another sample's"
+                   if summary.get("shared") else "")
+                + f"; {summary['prompt_tokens']} "
                 f"tokens in, {summary['completion_tokens']} out in {summary['wall_seconds']} s "
                 f"({summary['completion_tokens_per_second']} tokens/s)")
     notes = []

@@ -34,7 +34,8 @@ class PromptCounts:
     answered: int = 0
     truncated: int = 0  # answered, but cut off at max_tokens
     failed: int = 0
-    skipped: int = 0
+    skipped: int = 0  # already in the store
+    shared: int = 0  # the same prompt as another sample's, asked once for both
     prompt_tokens: int = 0
     completion_tokens: int = 0
     errors: dict[str, int] = field(default_factory=dict)
@@ -60,18 +61,40 @@ def sample_values(sample: Sample, teacher: Teacher) -> dict[str, str]:
             "knowledge": sample.context.knowledge or ""}
 
 
+CONTENT_KEY_PREFIX = "sha256:"
+
+
+def _attaches_image(prompt: CatalogPrompt, teacher: Teacher) -> bool:
+    return (teacher.style != "completion" and prompt.id == "multimodal"
+            and teacher.image_input == "image")
+
+
+def content_key(sample: Sample, prompt: CatalogPrompt, teacher: Teacher,
+                values: dict[str, str] | None = None) -> str:
+    """What the teacher is asked, as a store key: the rendered prompt (and the image it
+    attaches), so one answer serves every sample, split or dataset that asks the same (an
+    MNRE tweet with several entity pairs, a tweet in two datasets)."""
+    text = prompt.render(teacher.style, **(values or sample_values(sample, teacher)))
+    image = sample.image_id if _attaches_image(prompt, teacher) else None
+    digest = hashlib.sha256(json.dumps([teacher.style, text, image]).encode("utf-8"))
+    return CONTENT_KEY_PREFIX + digest.hexdigest()[:32]
+
+
 def build_request(sample: Sample, prompt: CatalogPrompt, teacher: Teacher,
-                  values: dict[str, str] | None = None) -> GenerationRequest:
+                  values: dict[str, str] | None = None, key: str | None = None
+                  ) -> GenerationRequest:
+    """The request for one sample, stored under `key` (the sample's id when None)."""
     values = values or sample_values(sample, teacher)
     text = prompt.render(teacher.style, **values)
     max_tokens = prompt.max_tokens(teacher.default_max_tokens)
+    key = key or sample.id
     if teacher.style == "completion":
-        return GenerationRequest(sample.id, prompt=text, stop=prompt.stop("completion"),
+        return GenerationRequest(key, prompt=text, stop=prompt.stop("completion"),
                                  max_tokens=max_tokens)
     content: Any = text
-    if prompt.id == "multimodal" and teacher.image_input == "image":
+    if _attaches_image(prompt, teacher):
         content = [{"type": "text", "text": text}, _image_part(sample, teacher.images_dir)]
-    return GenerationRequest(sample.id, messages=[{"role": "user", "content": content}],
+    return GenerationRequest(key, messages=[{"role": "user", "content": content}],
                              max_tokens=max_tokens)
 
 
@@ -89,22 +112,55 @@ def more_tokens(request: GenerationRequest, stored: StoredRow | None) -> Generat
     return dataclasses.replace(request, max_tokens=2 * max(request.max_tokens, used))
 
 
+def store_keys(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teacher,
+               values: dict[str, dict[str, str]] | None = None,
+               by_content: bool = False) -> dict[str, str]:
+    """Sample id -> the key its answer is stored under: the content key with `by_content`,
+    else the sample id (keys chosen by the caller, e.g. augmentation's)."""
+    if not by_content:
+        return {s.id: s.id for s in samples}
+    return {s.id: content_key(s, prompt, teacher, (values or {}).get(s.id)) for s in samples}
+
+
+def stored_answers(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teacher,
+                   store: KnowledgeStore, values: dict[str, dict[str, str]] | None = None,
+                   by_content: bool = False, truncated: bool = True) -> dict[str, str]:
+    """Sample id -> stored answer (keys as `store_keys`); `truncated=False` leaves cut-off
+    answers out."""
+    texts = store.texts(teacher.fingerprint, prompt.id, prompt.version_hash(teacher.style),
+                        truncated=truncated)
+    keys = store_keys(samples, prompt, teacher, values, by_content)
+    return {sample_id: texts[key] for sample_id, key in keys.items() if key in texts}
+
+
 def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teacher,
                store: KnowledgeStore, retry_failed: bool = False,
-               values: dict[str, dict[str, str]] | None = None) -> PromptCounts:
+               values: dict[str, dict[str, str]] | None = None,
+               by_content: bool = False) -> PromptCounts:
     """Ask `prompt` for every sample not yet in the store (with `retry_failed`, failed
     ones too, and truncated ones with more tokens); `values` overrides the template values
-    per sample id."""
+    per sample id. With `by_content` answers are stored under the content key, so samples
+    that render the same prompt are asked once (`shared` counts the others)."""
     version = prompt.version_hash(teacher.style)
     answered = store.answered_keys(teacher.fingerprint, prompt.id, version)
     failed = store.failed_keys(teacher.fingerprint, prompt.id, version)
     truncated = store.truncated_keys(teacher.fingerprint, prompt.id, version) \
         if retry_failed else set()
-    todo = [s for s in samples if s.id in truncated or
-            s.id not in answered and (retry_failed or s.id not in failed)]
-    counts = PromptCounts(asked=len(todo), skipped=len(samples) - len(todo))
-    logger.info("prompt %s (version %s): %d to ask, %d already in the store", prompt.id,
-                version, len(todo), counts.skipped)
+    keys = store_keys(samples, prompt, teacher, values, by_content)
+    first: dict[str, Sample] = {}
+    for sample in samples:
+        first.setdefault(keys[sample.id], sample)
+    todo = [s for key, s in first.items() if key in truncated or
+            key not in answered and (retry_failed or key not in failed)]
+    asked_keys = {keys[s.id] for s in todo}
+    waiting = sum(1 for s in samples if keys[s.id] in asked_keys)
+    counts = PromptCounts(asked=len(todo), skipped=len(samples) - waiting,
+                          shared=waiting - len(todo))
+    logger.info("prompt %s (version %s): %d to ask, %d already in the store%s", prompt.id,
+                version, len(todo), counts.skipped,
+                f", {counts.shared} sharing another sample's prompt" if counts.shared else "")
+    if by_content:
+        _warn_of_id_keys(answered, prompt.id)
     if not todo:
         return counts
     check_ready = getattr(teacher.backend, "check_ready", None)
@@ -132,13 +188,15 @@ def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teache
     try:
         for sample in todo:
             try:
-                request = build_request(sample, prompt, teacher, (values or {}).get(sample.id))
-                if sample.id in truncated:
+                key = keys[sample.id]
+                request = build_request(sample, prompt, teacher, (values or {}).get(sample.id),
+                                        key=key)
+                if key in truncated:
                     request = more_tokens(request, store.get(teacher.fingerprint, prompt.id,
-                                                             version, sample.id))
+                                                             version, key))
                 requests.append(request)
             except OSError as error:  # a missing or unreadable image fails its row, not the run
-                store_result(GenerationRequest(sample.id), GenerationResult(
+                store_result(GenerationRequest(keys[sample.id]), GenerationResult(
                     error=f"image unreadable: {error.strerror or error}: {error.filename}"))
         if requests:
             teacher.backend.generate(requests, store_result)
@@ -149,6 +207,16 @@ def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teache
                 f" ({', '.join(f'{n} {e}' for e, n in counts.errors.items())})"
                 if counts.errors else "")
     return counts
+
+
+def _warn_of_id_keys(answered: set[str], prompt_id: str) -> None:
+    """Answers stored under sample ids (the store's earlier keys) are not found by content:
+    say so once, rather than re-asking them in silence."""
+    by_id = sum(1 for key in answered if not key.startswith(CONTENT_KEY_PREFIX))
+    if by_id:
+        logger.warning("prompt %s: the store holds %d answers of this teacher under sample "
+                       "ids, an earlier key scheme; they are not reused (answers are now "
+                       "keyed by the prompt's content)", prompt_id, by_id)
 
 
 def _empty_is_failure(result: GenerationResult) -> GenerationResult:
@@ -171,6 +239,7 @@ def summarize_counts(counts: dict[str, PromptCounts], seconds: float) -> dict[st
         "truncated": sum(c.truncated for c in counts.values()),
         "failed": sum(c.failed for c in counts.values()),
         "skipped_done": sum(c.skipped for c in counts.values()),
+        "shared": sum(c.shared for c in counts.values()),
         "prompt_tokens": sum(c.prompt_tokens for c in counts.values()),
         "completion_tokens": tokens_out,
         "wall_seconds": round(seconds, 2),

@@ -24,7 +24,14 @@ from teacher.import_backend import (
     import_knowledge,
 )
 from teacher.knowledge import assemble_knowledge
-from teacher.runner import PromptCounts, Teacher, run_prompt, summarize_counts, teacher_fingerprint
+from teacher.runner import (
+    PromptCounts,
+    Teacher,
+    run_prompt,
+    stored_answers,
+    summarize_counts,
+    teacher_fingerprint,
+)
 from teacher.store import KnowledgeStore
 
 
@@ -69,10 +76,10 @@ def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: 
             order = list(config.knowledge.prompts)
             for prompt_id in order:
                 counts[prompt_id] = run_prompt(samples, catalogue[prompt_id], teacher, store,
-                                               retry_failed=retry_failed)
+                                               retry_failed=retry_failed, by_content=True)
             keep = config.knowledge.truncated_answers == "keep"
-            answers = {p: store.texts(fingerprint, p, catalogue[p].version_hash(teacher.style),
-                                      truncated=keep)
+            answers = {p: stored_answers(samples, catalogue[p], teacher, store,
+                                         by_content=True, truncated=keep)
                        for p in order}
             summarize = _summarizer(samples, catalogue["summarize"], teacher, store, counts,
                                     keep) if config.knowledge.summarize else None
@@ -100,9 +107,10 @@ def _summarizer(samples, prompt, teacher: Teacher, store: KnowledgeStore,
     def summarize(long_texts: dict[str, str]) -> dict[str, str]:
         chosen = [by_id[key] for key in long_texts]
         values = {key: {"knowledge": text} for key, text in long_texts.items()}
-        counts["summarize"] = run_prompt(chosen, prompt, teacher, store, values=values)
-        return store.texts(teacher.fingerprint, prompt.id, prompt.version_hash(teacher.style),
-                           truncated=keep_truncated)
+        counts["summarize"] = run_prompt(chosen, prompt, teacher, store, values=values,
+                                         by_content=True)
+        return stored_answers(chosen, prompt, teacher, store, values=values, by_content=True,
+                              truncated=keep_truncated)
 
     return summarize
 

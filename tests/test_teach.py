@@ -90,7 +90,9 @@ def test_over_budget_knowledge_is_summarized_then_truncated(tmp_path: Path, serv
     summary = json.loads((tmp_path / "demo_mner" / "teacher" / "summary.json").read_text())
     counts = summary["knowledge"]
     assert counts.get("summarized", 0) + counts.get("truncated", 0) == DEMO_SAMPLES
-    assert summary["prompts"]["summarize"]["answered"] == DEMO_SAMPLES
+    # Samples whose long knowledge is the same text share one summary (asked once).
+    summarized = summary["prompts"]["summarize"]
+    assert summarized["answered"] + summarized["shared"] == DEMO_SAMPLES
     assert any(prompt == "summarize" for prompt, *_ in store_rows(tmp_path))
 
 
@@ -131,3 +133,33 @@ def test_the_student_trains_on_what_the_teacher_wrote(tmp_path: Path, server, ti
     assert result.exit_code == 0, result.err[-2000:]
     report = json.loads((tmp_path / "demo_mner" / "student" / "train_report.json").read_text())
     assert report["context"]["train"]["with_knowledge"] == 90
+
+
+def test_one_answer_per_prompt_content_across_instances_and_datasets(tmp_path: Path, server,
+                                                                     cotpd) -> None:
+    # demo_mnre: 150 instances over 130 sentences (entity pairs of one tweet share it).
+    store = tmp_path / "store.sqlite"
+    common = ["--set", f"run.output_dir={tmp_path}", "--set", "teacher.backend=openai",
+              "--set", "teacher.name=fake", "--set", f"teacher.openai.base_urls=[{server.url}]",
+              "--set", "teacher.openai.model=fake", "--set", f"teacher.store={store}",
+              "--set", "teacher.knowledge.prompts=[noun,sentence]"]
+    relations = cotpd("teach", str(REPO / "configs" / "demo_mnre.yaml"), *common)
+    assert relations.exit_code == 0, relations.err[-2000:]
+    summary = json.loads((tmp_path / "demo_mnre" / "teacher" / "summary.json").read_text())
+    assert summary["answered"] == 2 * 130 and summary["shared"] == 2 * 20
+    assert len(server.requests) == 2 * 130
+    lines = (tmp_path / "demo_mnre" / "teacher" / "knowledge.jsonl").read_text().splitlines()
+    assert len(lines) == 150  # every instance gets its tweet's knowledge
+    # The same tweets as unlabelled sentences of an MNER run: found in the store by content.
+    from corpus.mnre import read_mnre
+
+    tweets = {" ".join(s.tokens): None for s in
+              read_mnre(REPO / "data" / "demo_mnre" / "train.txt").samples}
+    text = tmp_path / "tweets.txt"
+    text.write_text("\n".join(list(tweets)[:5]) + "\n")
+    entities = cotpd("teach", str(CONFIG), *common, "--set", f"data.unlabelled=[{text}]")
+    assert entities.exit_code == 0, entities.err[-2000:]
+    summary = json.loads((tmp_path / "demo_mner" / "teacher" / "summary.json").read_text())
+    # The 5 tweets, and 3 demo MNER sentences that are demo MNRE tweets too, are not asked.
+    assert summary["prompts"]["noun"]["skipped"] == 5 + 3
+    assert summary["asked"] == 2 * (150 - 3)
