@@ -33,8 +33,9 @@ def test_hostile_answers_round_trip_through_teach(tmp_path: Path, cotpd) -> None
         tables = {name for (name,) in db.execute("SELECT name FROM sqlite_master")}
         texts = db.execute("SELECT text FROM answers").fetchall()
     assert {"answers", "teachers"} <= tables
-    assert len(texts) == 2 * DEMO_SAMPLES and all(text == HOSTILE for (text,) in texts)
-    assert len(summarize_prompts) == DEMO_SAMPLES
+    # Every sample's knowledge is the same text, so its summary is asked once, for all.
+    assert len(texts) == DEMO_SAMPLES + 1 and all(text == HOSTILE for (text,) in texts)
+    assert len(summarize_prompts) == 1
     assert all(f"Explanation: [Words] {HOSTILE.strip()}\nShort summary:" in p
                for p in summarize_prompts)
 

@@ -107,12 +107,12 @@ def test_a_full_disk_under_the_store_is_one_line_and_keeps_every_stored_answer(
         tmp_path: Path, server: ServerProcess, noun_taught: Path) -> None:
     args, store, _ = copy_of(noun_taught, tmp_path, server, "[noun,sentence]")
     before = answers(store)
-    assert len(before) == DEMO_SAMPLES and store.stat().st_size < 40_000
-    # the sentence answers grow the store's log past 40,000 bytes
+    assert len(before) == DEMO_SAMPLES and store.stat().st_size < 56_000
+    # the sentence answers grow the store's log past 56,000 bytes
     fails_with_one_line(args, rf"error: {re.escape(str(store))}: could not write the "
                               r"knowledge store \(.+\); free space or allow writing there, "
                               r"then run again: the answers stored before are kept",
-                        file_size_limit=40_000)
+                        file_size_limit=56_000)
     assert_sqlite_intact(store)
     after = answers(store)
     assert [row for row in after if row[0] == "noun"] == before
