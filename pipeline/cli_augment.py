@@ -17,5 +17,5 @@ from pipeline.stages import run_stage
 def augment(config: Path, overrides: tuple[str, ...]) -> None:
     """Augment the training split (style, entity with factual check, image) with the
     teacher; answers already in the teacher's store are not asked again."""
-    run_config = load_run_config(config, list(overrides))
+    run_config = load_run_config(config, list(overrides), defer_unset=True)
     run_stage("augment", run_config, run_config.run.directory)

@@ -18,7 +18,7 @@ from pipeline.stages import run_stage
 def train(config: Path, overrides: tuple[str, ...]) -> None:
     """Train the student of CONFIG (model selection on dev F1 only); resumes from the last
     checkpoint of an interrupted run."""
-    run_config = load_run_config(config, list(overrides))
+    run_config = load_run_config(config, list(overrides), defer_unset=True)
     if run_config.student is None:
         raise CotpdError(f"{config}: no 'student' section; add one (see configs/demo_mner.yaml)")
     # Always trains (resuming an interrupted run); `cotpd run` keeps a current student.

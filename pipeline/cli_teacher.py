@@ -19,7 +19,7 @@ from pipeline.stages import run_stage
 def teach(config: Path, overrides: tuple[str, ...], retry_failed: bool) -> None:
     """The teacher stage: CoT explanations for every sample into the store (answers already
     stored are skipped), then the student's knowledge file."""
-    run_config = load_run_config(config, list(overrides))
+    run_config = load_run_config(config, list(overrides), defer_unset=True)
     run_stage("teach", run_config, run_config.run.directory, retry_failed=retry_failed)
 
 
