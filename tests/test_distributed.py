@@ -91,7 +91,8 @@ def check_zero_checkpoint(student: Path, stage: int, ranks: int) -> dict[str, to
     for shard in shards:
         states = torch.load(shard, map_location="cpu", weights_only=False)
         assert states["optimizer_state_dict"]["zero_stage"] == stage  # no silent fallback
-        assert states["optimizer_state_dict"]["partition_count"] in (ranks, [ranks])
+        counts = states["optimizer_state_dict"]["partition_count"]  # one per param group
+        assert set(counts if isinstance(counts, list) else [counts]) == {ranks}
     if stage == 3:
         assert len(list((checkpoint / "global_step2").glob("*model_states.pt"))) == ranks
     rebuilt = get_fp32_state_dict_from_zero_checkpoint(str(checkpoint))

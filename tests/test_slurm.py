@@ -220,3 +220,58 @@ def test_fixture_refuses_gpus_on_the_cpu_partition(slurm: SlurmCluster) -> None:
     assert result.returncode != 0
     assert "Requested node configuration is not available" in result.stderr
     assert os.environ.get("SLURM_CONF") != slurm.env["SLURM_CONF"]  # a private config
+
+
+def swap_study(folder: Path, encoder: Path) -> Path:
+    """studies/demo_teacher_swap.yaml (both teachers, two seeds) with its outputs here and
+    the embedded Gemma's answers cut to one short prompt, so its cells take minutes."""
+    study = folder / "swap.yaml"
+    study.write_text(f"""\
+base: {REPO / 'studies' / 'demo_teacher_swap.yaml'}
+config: {REPO / 'configs' / 'demo_mner.yaml'}
+output_dir: {folder / 'studies'}
+store: {folder / 'store.sqlite'}
+overrides:
+  student.encoder: {encoder}
+  student.train.max_steps: 4
+  student.train.eval_steps: 4
+axes:
+  teacher:
+    gemma3-270m:
+      teacher.sampling.max_tokens: 4
+      teacher.knowledge.prompts: [sentence]
+""")
+    return study
+
+
+def test_study_cells_run_as_slurm_jobs(slurm: SlurmCluster, tmp_path: Path,
+                                       tiny_encoder: Path) -> None:
+    """`cotpd study --slurm`: one array task per cell, then the table job; the table holds
+    every cell, and a second submission finds nothing left to run."""
+    study = swap_study(tmp_path, tiny_encoder)
+    env = {**slurm.env, "PYTHONPATH": str(REPO)}
+    command = [sys.executable, "-m", "pipeline.cli", "study", str(study)]
+    submitted = subprocess.run([*command, "--slurm", "--sbatch", "--partition=cpu"],
+                               cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    assert submitted.returncode == 0, submitted.stderr
+    found = re.search(r"submitted 4 cell\(s\) as job array (\d+) \(grid cells 0,1,2,3\); "
+                      r"the table job (\d+)", submitted.stdout)
+    assert found, submitted.stdout
+    array, table = found.groups()
+    records = slurm.wait([array, table], timeout_s=1800)
+    logs = tmp_path / "studies" / "demo_teacher_swap" / "slurm"
+    tasks = {path.name: path.read_text() for path in logs.glob("cell-*.out")}
+    assert records[table]["JobState"] == "COMPLETED", (records, tasks)
+    cell_records = [slurm.job(f"{array}_{index}") for index in range(4)]
+    assert [r["JobState"] for r in cell_records] == ["COMPLETED"] * 4, tasks
+    print(f"\nstudy on the fixture, seconds per cell job: "
+          f"{[seconds(r) for r in cell_records]}, table job: {seconds(records[table])}")
+    text = (tmp_path / "studies" / "demo_teacher_swap" / "table.md").read_text()
+    assert "| gemma3-270m |" in text and "| handwritten |" in text, text
+    assert "## Knowledge quality" in text
+    results = (tmp_path / "studies" / "demo_teacher_swap" / "results.jsonl").read_text()
+    assert sum(1 for line in results.splitlines() if json.loads(line)["scores"]) == 4
+    again = subprocess.run([*command, "--slurm"], cwd=REPO, env=env, capture_output=True,
+                           text=True, timeout=300)
+    assert again.returncode == 0 and "every selected cell has finished" in again.stdout
+    assert slurm.queue() == []
