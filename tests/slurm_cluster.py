@@ -143,6 +143,8 @@ class SlurmCluster:
             if not shutil.which(program):
                 raise SlurmUnavailable(f"{program} is not installed "
                                        "(bash scripts/setup.sh slurm installs Slurm)")
+        if os.geteuid() != 0:
+            raise SlurmUnavailable("the one-host Slurm runs slurmd as root; this is not root")
         self._munged = _start_munged()
         log = self.folder / "log"
         # -D: in the foreground, so the Popen is the daemon and stopping it is exact.

@@ -115,16 +115,23 @@ def check_logged_dev_f1(student: Path, report: dict) -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="deepspeed absent")
-@pytest.mark.parametrize("stage", [2, 3])
-def test_deepspeed_zero_on_two_ranks(stage: int, tmp_path: Path, tiny_encoder: Path,
-                                     demo_context) -> None:
-    """ZeRO-`stage` across two processes (torchrun, gloo on CPU): the state is split over
-    both ranks, the rebuilt checkpoint is the saved student, and the logged dev F1 is its."""
+@pytest.mark.parametrize(("stage", "launcher"),
+                         [(2, "torchrun"), (3, "torchrun"), (2, "deepspeed")])
+def test_deepspeed_zero_on_two_ranks(stage: int, launcher: str, tmp_path: Path,
+                                     tiny_encoder: Path, demo_context) -> None:
+    """ZeRO-`stage` across two processes on CPU (gloo), started by torchrun or by the
+    deepspeed launcher (`--num_gpus 2` counts processes here): the state is split over both
+    ranks, the rebuilt checkpoint is the saved student, and the logged dev F1 is its."""
     zero = REPO / "configs" / "deepspeed" / f"zero{stage}.json"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
-               "--master-port", str(free_port()),
-               *train_command(tmp_path, tiny_encoder, demo_context, "--set",
-                              f"student.train.deepspeed={zero}")]
+    train = train_command(tmp_path, tiny_encoder, demo_context, "--set",
+                          f"student.train.deepspeed={zero}")
+    if launcher == "torchrun":
+        command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                   "--master-port", str(free_port()), *train]
+    else:  # the CLI takes no --local_rank; the module form, as `deepspeed --module`
+        command = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", "2",
+                   "--no_local_rank", "--master_port", str(free_port()), "--module",
+                   *train[1:]]
     run(command, {})
     student = tmp_path / "demo_mner" / "student"
     report = json.loads((student / "train_report.json").read_text())

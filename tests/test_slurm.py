@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from corpus.run_files import RunFiles
+from tests.fake_openai_server import FakeOpenAIServer
 from tests.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slurm
@@ -36,7 +37,9 @@ teacher:
   name: served
   backend: openai
   model: ${{COTPD_TEACHER}}
-  openai: {{base_urls: ${{COTPD_TEACHER_URLS}}, concurrency: 16}}
+  openai:
+    base_urls: ${{COTPD_TEACHER_URLS}}
+    concurrency: 16
   sampling: {{max_tokens: 24}}
   knowledge: {{prompts: [sentence], summarize: false}}
 student:
@@ -222,10 +225,11 @@ def test_fixture_refuses_gpus_on_the_cpu_partition(slurm: SlurmCluster) -> None:
     assert os.environ.get("SLURM_CONF") != slurm.env["SLURM_CONF"]  # a private config
 
 
-def swap_study(folder: Path, encoder: Path) -> Path:
-    """studies/demo_teacher_swap.yaml (both teachers, two seeds) with its outputs here and
-    the embedded Gemma's answers cut to one short prompt, so its cells take minutes."""
+def swap_study(folder: Path, encoder: Path, gemma_arm: dict[str, object]) -> Path:
+    """studies/demo_teacher_swap.yaml (two teachers, two seeds) with its outputs here, a tiny
+    student, and `gemma_arm` merged into its first teacher's settings."""
     study = folder / "swap.yaml"
+    arm = "".join(f"      {key}: {json.dumps(value)}\n" for key, value in gemma_arm.items())
     study.write_text(f"""\
 base: {REPO / 'studies' / 'demo_teacher_swap.yaml'}
 config: {REPO / 'configs' / 'demo_mner.yaml'}
@@ -238,17 +242,14 @@ overrides:
 axes:
   teacher:
     gemma3-270m:
-      teacher.sampling.max_tokens: 4
-      teacher.knowledge.prompts: [sentence]
-""")
+{arm}""")
     return study
 
 
-def test_study_cells_run_as_slurm_jobs(slurm: SlurmCluster, tmp_path: Path,
-                                       tiny_encoder: Path) -> None:
+def run_study_on_slurm(slurm: SlurmCluster, folder: Path, study: Path, first_teacher: str,
+                       timeout_s: float) -> None:
     """`cotpd study --slurm`: one array task per cell, then the table job; the table holds
     every cell, and a second submission finds nothing left to run."""
-    study = swap_study(tmp_path, tiny_encoder)
     env = {**slurm.env, "PYTHONPATH": str(REPO)}
     command = [sys.executable, "-m", "pipeline.cli", "study", str(study)]
     submitted = subprocess.run([*command, "--slurm", "--sbatch", "--partition=cpu"],
@@ -258,20 +259,42 @@ def test_study_cells_run_as_slurm_jobs(slurm: SlurmCluster, tmp_path: Path,
                       r"the table job (\d+)", submitted.stdout)
     assert found, submitted.stdout
     array, table = found.groups()
-    records = slurm.wait([array, table], timeout_s=1800)
-    logs = tmp_path / "studies" / "demo_teacher_swap" / "slurm"
-    tasks = {path.name: path.read_text() for path in logs.glob("cell-*.out")}
+    records = slurm.wait([array, table], timeout_s=timeout_s)
+    outputs = folder / "studies" / "demo_teacher_swap"
+    tasks = {path.name: path.read_text()[-3000:] for path in outputs.glob("slurm/cell-*.out")}
     assert records[table]["JobState"] == "COMPLETED", (records, tasks)
     cell_records = [slurm.job(f"{array}_{index}") for index in range(4)]
     assert [r["JobState"] for r in cell_records] == ["COMPLETED"] * 4, tasks
-    print(f"\nstudy on the fixture, seconds per cell job: "
+    print(f"\nstudy on the fixture ({first_teacher}), seconds per cell job: "
           f"{[seconds(r) for r in cell_records]}, table job: {seconds(records[table])}")
-    text = (tmp_path / "studies" / "demo_teacher_swap" / "table.md").read_text()
-    assert "| gemma3-270m |" in text and "| handwritten |" in text, text
+    text = (outputs / "table.md").read_text()
+    assert f"| {first_teacher} |" in text and "| handwritten |" in text, text
     assert "## Knowledge quality" in text
-    results = (tmp_path / "studies" / "demo_teacher_swap" / "results.jsonl").read_text()
-    assert sum(1 for line in results.splitlines() if json.loads(line)["scores"]) == 4
+    results = [json.loads(line) for line in (outputs / "results.jsonl").read_text().splitlines()]
+    assert len(results) == 4 and all(r["scores"]["test.f1"] is not None for r in results)
     again = subprocess.run([*command, "--slurm"], cwd=REPO, env=env, capture_output=True,
                            text=True, timeout=300)
     assert again.returncode == 0 and "every selected cell has finished" in again.stdout
     assert slurm.queue() == []
+
+
+def test_study_cells_run_as_slurm_jobs(slurm: SlurmCluster, tmp_path: Path,
+                                       tiny_encoder: Path) -> None:
+    """The demo teacher swap with its first teacher served over HTTP (the fake server, the
+    way vLLM would serve it) against the imported hand-written knowledge."""
+    with FakeOpenAIServer() as server:
+        study = swap_study(tmp_path, tiny_encoder, {
+            "teacher.backend": "openai", "teacher.name": "served",
+            "teacher.openai.base_urls": [server.url], "teacher.sampling.max_tokens": 24})
+        run_study_on_slurm(slurm, tmp_path, study, "served", timeout_s=900)
+
+
+@pytest.mark.slow
+def test_demo_teacher_swap_study_with_the_embedded_gemma(slurm: SlurmCluster, tmp_path: Path,
+                                                         tiny_encoder: Path) -> None:
+    """The demo teacher swap as written (the embedded Gemma 3 270M in each cell's job, one
+    short prompt here) against the hand-written knowledge: the Gemma cells take turns at the
+    shared store, and the second reuses the first one's answers."""
+    study = swap_study(tmp_path, tiny_encoder, {"teacher.sampling.max_tokens": 4,
+                                                "teacher.knowledge.prompts": ["sentence"]})
+    run_study_on_slurm(slurm, tmp_path, study, "gemma3-270m", timeout_s=3600)
