@@ -101,6 +101,7 @@ def write_config(folder: Path, cpus: int) -> Path:
         "SlurmdParameters=config_overrides",
         "GresTypes=gpu",
         "MinJobAge=300",
+        "MailProg=/bin/true",
         "KillWait=5",
         "InactiveLimit=0",
         "SlurmctldTimeout=30",
