@@ -298,3 +298,36 @@ def test_demo_teacher_swap_study_with_the_embedded_gemma(slurm: SlurmCluster, tm
     study = swap_study(tmp_path, tiny_encoder, {"teacher.sampling.max_tokens": 4,
                                                 "teacher.knowledge.prompts": ["sentence"]})
     run_study_on_slurm(slurm, tmp_path, study, "gemma3-270m", timeout_s=3600)
+
+
+def test_train_job_across_two_nodes(slurm: SlurmCluster, tmp_path: Path,
+                                    tiny_encoder: Path) -> None:
+    """train.sbatch on two (logical) nodes, one rank each: torchrun on every node meets at
+    the first node's address, ZeRO-2 splits its state over both, rank 0 evaluates."""
+    config = tmp_path / "two_nodes.yaml"
+    config.write_text(f"""\
+base: {REPO / 'configs' / 'demo_mner.yaml'}
+run: {{name: two_nodes, output_dir: {tmp_path / 'runs'}}}
+student:
+  encoder: {tiny_encoder}
+  variant: text
+  train:
+    max_steps: 2
+    eval_steps: 2
+    batch_size: 8
+    deepspeed: {REPO / 'configs' / 'deepspeed' / 'zero2.json'}
+""")
+    job = slurm.run(
+        "sbatch", "--parsable", "--nodes=2", "--partition=cpu", f"--chdir={REPO}",
+        f"--output={tmp_path}/train-%j.out",
+        f"--export=ALL,COTPD_VENV={sys.prefix},COTPD_RANKS_PER_NODE=1",
+        str(REPO / "scripts" / "slurm" / "train.sbatch"), str(config)).stdout.strip()
+    record = slurm.wait([job], timeout_s=900)[job]
+    log = (tmp_path / f"train-{job}.out").read_text()
+    assert (record["JobState"], record["NodeList"]) == ("COMPLETED", "c[1-2]"), log[-3000:]
+    print(f"\ntrain job on two nodes: {seconds(record)} s")
+    assert "train: 2 node(s) x 1 rank(s), rendezvous 127.0.0.1:" in log
+    run_dir = tmp_path / "runs" / "two_nodes"
+    shards = list(run_dir.glob("student/checkpoints/checkpoint-2/global_step2/*optim_states.pt"))
+    assert len(shards) == 2
+    assert (run_dir / "report.md").is_file()
