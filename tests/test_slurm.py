@@ -331,3 +331,47 @@ student:
     shards = list(run_dir.glob("student/checkpoints/checkpoint-2/global_step2/*optim_states.pt"))
     assert len(shards) == 2
     assert (run_dir / "report.md").is_file()
+
+
+def test_serve_job_gives_vllm_the_cpu_defaults_and_extra_arguments(slurm: SlurmCluster,
+                                                                   tmp_path: Path) -> None:
+    """The vLLM command line of serve_teacher.sbatch on a CPU node: the model folder, the
+    defaults it shares with serve_teacher.sh, then COTPD_SERVE_ARGS and the arguments after
+    the folder; a free port. A stand-in `python` records them and serves the fake server."""
+    venv, model, record = tmp_path / "vllm-venv", tmp_path / "model", tmp_path / "argv.txt"
+    (venv / "bin").mkdir(parents=True)
+    model.mkdir()
+    (model / "config.json").write_text("{}")
+    stub = venv / "bin" / "python"
+    stub.write_text(f"""#!/usr/bin/env bash
+[ "$1" = -c ] && exit 0  # the launcher's check that vLLM imports
+echo "$*" > {record}
+while [ $# -gt 0 ]; do [ "$1" = --port ] && port=$2; shift; done
+exec {sys.executable} {REPO / 'tests' / 'fake_openai_server.py'} --port "$port"
+""")
+    stub.chmod(0o755)
+    endpoints = tmp_path / "endpoints"
+    job = slurm.run(
+        "sbatch", "--parsable", "--partition=cpu", f"--chdir={REPO}",
+        f"--output={tmp_path}/serve-%j.out",
+        f"--export=ALL,COTPD_SERVER=vllm,COTPD_VLLM_VENV={venv},COTPD_VENV={sys.prefix},"
+        f"COTPD_ENDPOINTS_DIR={endpoints}",
+        str(REPO / "scripts" / "slurm" / "serve_teacher.sbatch"), str(model), "--enforce-eager",
+        env={"COTPD_SERVE_ARGS": "--max-num-seqs 8 --swap-space 1"}).stdout.strip()
+    try:
+        deadline = time.monotonic() + 60
+        while not list(endpoints.glob("*.url")) and time.monotonic() < deadline:
+            time.sleep(0.5)
+        (url_file,) = endpoints.glob("*.url")
+        argv = record.read_text().split()
+        assert argv[:4] == ["-m", "vllm.entrypoints.openai.api_server", "--model", str(model)]
+        text = " ".join(argv)
+        assert ("--max-model-len 4096 --gpu-memory-utilization 0.4 --max-num-seqs 8 "
+                "--swap-space 1 --enforce-eager --port ") in text
+        assert "--tensor-parallel-size" not in text and "bfloat16" not in text
+        port = argv[argv.index("--port") + 1]
+        assert url_file.read_text().strip().endswith(f":{port}/v1")
+    finally:
+        slurm.run("scancel", job)
+        slurm.wait([job], timeout_s=60)
+    assert slurm.queue() == []
