@@ -115,8 +115,9 @@ def check_logged_dev_f1(student: Path, report: dict) -> None:
 
 
 @pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="deepspeed absent")
-@pytest.mark.parametrize(("stage", "launcher"),
-                         [(2, "torchrun"), (3, "torchrun"), (2, "deepspeed")])
+@pytest.mark.parametrize(("stage", "launcher"), [
+    (2, "torchrun"), (3, "torchrun"),
+    pytest.param(2, "deepspeed", marks=pytest.mark.slow)])  # the same ranks, another starter
 def test_deepspeed_zero_on_two_ranks(stage: int, launcher: str, tmp_path: Path,
                                      tiny_encoder: Path, demo_context) -> None:
     """ZeRO-`stage` across two processes on CPU (gloo), started by torchrun or by the
