@@ -82,7 +82,7 @@ def demo_context(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
 
 @pytest.fixture(scope="session")
 def slurm(tmp_path_factory: pytest.TempPathFactory):
-    """A one-host Slurm (tests/slurm_cluster.py) for the whole session; skipped, with the
+    """A one-host Slurm (tests/slurm_cluster.py) for the whole test run; skipped, with the
     reason, where Slurm is not installed or its daemons do not start."""
     from tests.slurm_cluster import SlurmCluster, SlurmUnavailable
 

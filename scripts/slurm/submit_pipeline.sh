@@ -4,8 +4,9 @@
 #   bash scripts/slurm/submit_pipeline.sh CONFIG [TEACHER_MODEL_FOLDER] [--set KEY=VALUE ...]
 #   TEACHER_NODES=2 TEACHER_GPUS=4 TRAIN_NODES=2 STUDENT_GPUS=8 \
 #     bash scripts/slurm/submit_pipeline.sh configs/paper/twitter2017.yaml /models/Qwen2.5-7B-Instruct
-# With no model folder the server serves the embedded Gemma 3 270M. `--set` options go to
-# the teach and the train job alike. Environment (all optional):
+# With no model folder (and no $COTPD_TEACHER) the server serves the embedded Gemma 3 270M.
+# Relative paths are read from the repository's root. `--set` options go to the teach and the
+# train job alike. Environment (all optional):
 #   TEACHER_NODES, TRAIN_NODES      nodes per job (1)
 #   TEACHER_GPUS, STUDENT_GPUS      GPUs per node of each job; 0: CPU only, no GPU directive
 #                                   (default: GPUS_PER_NODE, else 0)
@@ -34,7 +35,9 @@ ranks=${STUDENT_RANKS_PER_NODE:-$student_gpus}
 
 venv=${COTPD_VENV:-.venv}
 # The config's teacher.model (${COTPD_TEACHER}) is the name the server answers to: vLLM's is
-# the model folder (the embedded Gemma's when none is given); the fake server answers any.
+# the model folder, given here or in $COTPD_TEACHER (the embedded Gemma's when neither is
+# set); the fake server answers any.
+teacher=${teacher:-${COTPD_TEACHER:-}}
 if [ -n "$teacher" ]; then
   export COTPD_TEACHER=$teacher
 elif [ "${COTPD_SERVER:-vllm}" = vllm ]; then
@@ -42,7 +45,7 @@ elif [ "${COTPD_SERVER:-vllm}" = vllm ]; then
     'from teacher.embedded import embedded_gemma_folder; print(embedded_gemma_folder())')
   export COTPD_TEACHER
 else
-  export COTPD_TEACHER=${COTPD_TEACHER:-fake}
+  export COTPD_TEACHER=fake
 fi
 slurm_dir=$(realpath -m "${COTPD_SLURM_DIR:-runs/slurm}")
 mkdir -p "$slurm_dir"
