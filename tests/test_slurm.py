@@ -347,7 +347,7 @@ def test_serve_job_gives_vllm_the_cpu_defaults_and_extra_arguments(slurm: SlurmC
 [ "$1" = -c ] && exit 0  # the launcher's check that vLLM imports
 echo "$*" > {record}
 while [ $# -gt 0 ]; do [ "$1" = --port ] && port=$2; shift; done
-exec {sys.executable} {REPO / 'tests' / 'fake_openai_server.py'} --port "$port"
+exec {sys.executable} {REPO / 'tests' / 'fake_openai_server.py'} --host 0.0.0.0 --port "$port"
 """)
     stub.chmod(0o755)
     endpoints = tmp_path / "endpoints"
