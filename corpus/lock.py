@@ -73,9 +73,13 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def _open_locked(path: Path, what: str) -> int:
+def _open_locked(path: Path, what: str, wait_s: float = 0.0,
+                 say: Callable[[str], None] = _say) -> int:
     """An fd of `path` holding its flock, the same file the path names (a holder that
-    released and removed it in between would leave us locking a deleted file)."""
+    released and removed it in between would leave us locking a deleted file). While another
+    process holds it, wait up to `wait_s` seconds before failing."""
+    deadline = time.monotonic() + wait_s
+    waiting = False
     while True:
         try:
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -95,6 +99,13 @@ def _open_locked(path: Path, what: str) -> int:
                 and not pid_alive(pid)
             extra = " (that process is gone, but a child of it still holds the lock)" \
                 if gone else ""
+            if time.monotonic() < deadline:
+                if not waiting:
+                    say(f"{what} is in use by {_describe(holder)}; waiting up to "
+                        f"{wait_s:.0f} s for it")
+                    waiting = True
+                time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
+                continue
             raise CotpdError(f"{what} is in use by {_describe(holder)}{extra}; wait for it to "
                              f"finish or stop it (lock file {path})") from None
         try:
@@ -106,9 +117,9 @@ def _open_locked(path: Path, what: str) -> int:
         os.close(fd)
 
 
-def _acquire(path: Path, what: str, say: Callable[[str], None]) -> int:
+def _acquire(path: Path, what: str, say: Callable[[str], None], wait_s: float = 0.0) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd = _open_locked(path, what)
+    fd = _open_locked(path, what, wait_s, say)
     try:
         stale = _read_holder(fd)
         if stale:  # a holder that released cleanly removes the file: this one was killed
@@ -134,9 +145,10 @@ def _release(path: Path, fd: int) -> None:
 
 
 @contextlib.contextmanager
-def hold_lock(path: str | Path, what: str,
-              say: Callable[[str], None] = _say) -> Iterator[Path]:
-    """Hold the lock file `path` for the block; `what` names the locked thing in messages."""
+def hold_lock(path: str | Path, what: str, say: Callable[[str], None] = _say,
+              wait_s: float = 0.0) -> Iterator[Path]:
+    """Hold the lock file `path` for the block; `what` names the locked thing in messages.
+    Another process's hold is waited for up to `wait_s` seconds, then an error."""
     path = Path(path).absolute()
     key = str(path)
     with _guard:
@@ -144,7 +156,7 @@ def hold_lock(path: str | Path, what: str,
             fd, depth = _held[key]
             _held[key] = (fd, depth + 1)
         else:
-            _held[key] = (_acquire(path, what, say), 1)
+            _held[key] = (_acquire(path, what, say, wait_s), 1)
     try:
         yield path
     finally:
@@ -163,9 +175,21 @@ def run_dir_lock(run_dir: str | Path,
     return hold_lock(Path(run_dir) / RUN_LOCK, f"the run directory {run_dir}", say)
 
 
-def store_lock(store_path: str | Path,
-               say: Callable[[str], None] = _say) -> contextlib.AbstractContextManager[Path]:
-    """The lock of a knowledge store, held by the stage that asks a teacher into it."""
+STORE_WAIT_ENV = "COTPD_STORE_WAIT_S"
+
+
+def store_lock(store_path: str | Path, say: Callable[[str], None] = _say,
+               wait_s: float | None = None) -> contextlib.AbstractContextManager[Path]:
+    """The lock of a knowledge store, held by the stage that asks a teacher into it. A store
+    another process writes is waited for `wait_s` seconds (default: $COTPD_STORE_WAIT_S, else
+    0): study cells running as parallel jobs take turns, and the later ones reuse the
+    answers the first one stored."""
     store_path = Path(store_path)
+    if wait_s is None:
+        raw = os.environ.get(STORE_WAIT_ENV, "0")
+        try:
+            wait_s = float(raw)
+        except ValueError:
+            raise CotpdError(f"${STORE_WAIT_ENV}={raw!r}: expected seconds, e.g. 3600") from None
     return hold_lock(store_path.with_name(store_path.name + ".lock"),
-                     f"the knowledge store {store_path}", say)
+                     f"the knowledge store {store_path}", say, wait_s)

@@ -14,7 +14,7 @@ from pipeline.stages import run_stage
 
 def load_caption_configs(path: Path, overrides: list[str]) -> tuple[RunConfig, CaptionConfig]:
     """The run config and its `caption:` section (defaults when the file has none)."""
-    run_config = load_run_config(path, overrides)
+    run_config = load_run_config(path, overrides, defer_unset=True)
     return run_config, run_config.caption or CaptionConfig()
 
 

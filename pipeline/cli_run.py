@@ -24,7 +24,7 @@ def use_data_root(data_root: Path | None) -> list[str]:
 
 def load_with_data_root(config: Path, overrides: tuple[str, ...], data_root: Path | None
                         ) -> RunConfig:
-    return load_run_config(config, [*overrides, *use_data_root(data_root)])
+    return load_run_config(config, [*overrides, *use_data_root(data_root)], defer_unset=True)
 
 
 @click.command("run")

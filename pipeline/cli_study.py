@@ -22,11 +22,25 @@ from pipeline.cli_run import DATA_ROOT_HELP, use_data_root
 @click.option("--seeds", help="Run only these seeds (comma-separated), e.g. 1 or 1,2.")
 @click.option("--list", "list_only", is_flag=True,
               help="Only check every cell's config and list the cells.")
+@click.option("--slurm", is_flag=True,
+              help="Submit the selected unfinished cells as a Slurm job array, and a job "
+                   "that writes the table once they have all ended; print the job ids.")
+@click.option("--sbatch", "sbatch_options", default="", metavar="'OPTIONS'",
+              help="With --slurm: sbatch options for every job, e.g. "
+                   "'--partition=gpu --gpus-per-node=1 --time=4:00:00'.")
+@click.option("--cell-index", type=int, help="Run only the grid's cell N (0-based, in --list "
+                                             "order) and write no table: a --slurm task.")
+@click.option("--table-only", is_flag=True, help="Run no cell; write the table from every "
+                                                 "finished cell.")
 def study(study_file: Path, overrides: tuple[str, ...], data_root: Path | None,
           only: str | None, where: tuple[str, ...], seeds: str | None,
-          list_only: bool) -> None:
+          list_only: bool, slurm: bool, sbatch_options: str, cell_index: int | None,
+          table_only: bool) -> None:
     """Run every cell of STUDY_FILE (teachers x datasets x variants x seeds, or any axes) and
-    write one table with mean ± std over seeds, plus the teachers' knowledge quality."""
+    write one table with mean ± std over seeds, plus the teachers' knowledge quality.
+
+    On a Slurm cluster, --slurm runs each cell as a job of its own (an array), then the
+    table: `cotpd study STUDY --slurm --sbatch '--partition=gpu --gpus-per-node=1'`."""
     from pipeline.config import ConfigError
     from pipeline.study import (
         cell_config,
@@ -34,6 +48,7 @@ def study(study_file: Path, overrides: tuple[str, ...], data_root: Path | None,
         cells,
         load_study,
         parse_selection,
+        run_cell,
         run_study,
         selected,
     )
@@ -53,5 +68,25 @@ def study(study_file: Path, overrides: tuple[str, ...], data_root: Path | None,
                 run_dir = cell_config(spec, cell, seed, extra).run.directory
                 click.echo(f"{cell_id(cell, seed)}  ->  {run_dir}")
         return
-    outcome = run_study(spec, extra, echo=click.echo, where=chosen, seeds=wanted)
+    if cell_index is not None:
+        run_cell(spec, cell_index, extra, echo=click.echo)
+        return
+    if slurm:
+        from pipeline.study_slurm import pending_cells, submit_study
+
+        indices = pending_cells(spec, extra, chosen, wanted)
+        if not indices:
+            click.echo("every selected cell has finished; writing the table here")
+        else:
+            repeated = [f"--set={o}" for o in overrides] + (
+                [f"--data-root={data_root.resolve()}"] if data_root else []) + (
+                [f"--only={only}"] if only else [])
+            jobs = submit_study(study_file, spec, indices, repeated, sbatch_options)
+            click.echo(f"submitted {len(indices)} cell(s) as job array {jobs['cells']} "
+                       f"(grid cells {','.join(map(str, indices))}); the table job "
+                       f"{jobs['table']} writes {spec.directory / 'table.md'} after them; "
+                       f"logs in {jobs['logs']}")
+            return
+    outcome = run_study(spec, extra, echo=click.echo, where=chosen,
+                        seeds=set() if table_only else wanted)
     click.echo(f"\n{outcome['directory']}/table.md\n\n{outcome['text']}")

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 
 from augment.config import AugmentConfig
 from caption.config import CaptionConfig
@@ -55,6 +55,22 @@ class RunConfig(StrictModel):
         None, description="The train and evaluate stages; absent: not run.")
     augment: AugmentConfig | None = Field(
         None, description="The augment stage; absent: not run.")
+    # Keys whose `${VAR}` was unset when the config was loaded with `defer_unset`: key ->
+    # variable. The key holds its text as written; a stage that reads it refuses to start.
+    _unset: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @property
+    def unset_variables(self) -> dict[str, str]:
+        return dict(self._unset)
+
+    def require_set(self, keys: tuple[str, ...], stage: str) -> None:
+        """Fail, naming the key and the variable, if a key under one of `keys` (dotted
+        prefixes such as `teacher` or `student.encoder`) refers to an unset variable."""
+        for key, name in self._unset.items():
+            if any(key == k or key.startswith((f"{k}.", f"{k}[")) for k in keys):
+                raise ConfigError(_unset_message(self._source, key, name, stage))
+
+    _source: str = PrivateAttr(default="config")
 
 
 def load_yaml_with_base(path: str | Path, _chain: tuple[Path, ...] = ()) -> dict[str, Any]:
@@ -169,32 +185,77 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 _ENV_REFERENCE = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
-def expand_environment(data: Any, source: str, key: str = "") -> Any:
+def _unset_message(source: str, key: str, name: str, stage: str | None = None) -> str:
+    needed = f" (the {stage} stage reads it)" if stage else ""
+    return (f"{source}: {key} refers to ${{{name}}}, which is not set{needed}; "
+            f"export {name}=... (see docs/pipeline.md)")
+
+
+def expand_environment(data: Any, source: str, key: str = "",
+                       unset: dict[str, str] | None = None) -> Any:
     """Replace `${VAR}` in string values with the environment variable's value, so one
-    config serves every cluster (`${COTPD_MODELS}/xlm-roberta-large`); an unset variable
-    is an error naming the key."""
+    config serves every cluster (`${COTPD_MODELS}/xlm-roberta-large`). An unset variable is
+    an error naming the key; with an `unset` dict it is recorded there instead (key ->
+    variable) and the value keeps its text, so only the stages that read it need it."""
     if isinstance(data, dict):
-        return {k: expand_environment(v, source, f"{key}.{k}" if key else str(k))
+        return {k: expand_environment(v, source, f"{key}.{k}" if key else str(k), unset)
                 for k, v in data.items()}
     if isinstance(data, list):
-        return [expand_environment(v, source, f"{key}[{i}]") for i, v in enumerate(data)]
+        return [expand_environment(v, source, f"{key}[{i}]", unset) for i, v in enumerate(data)]
     if not isinstance(data, str):
         return data
 
-    def value_of(match: re.Match[str]) -> str:
-        name = match.group(1)
-        if name not in os.environ:
-            raise ConfigError(f"{source}: {key} refers to ${{{name}}}, which is not set; "
-                              f"export {name}=... (see docs/pipeline.md)")
-        return os.environ[name]
-
+    missing = [m.group(1) for m in _ENV_REFERENCE.finditer(data) if m.group(1) not in os.environ]
+    if missing:
+        if unset is None:
+            raise ConfigError(_unset_message(source, key, missing[0]))
+        unset[key] = missing[0]
+        return data
     whole = _ENV_REFERENCE.fullmatch(data.strip())
     if whole:  # a value that is only `${VAR}` may hold a YAML list or mapping
-        text = value_of(whole)
+        text = os.environ[whole.group(1)]
         return yaml.safe_load(text) if text.lstrip()[:1] in ("[", "{") else text
-    return _ENV_REFERENCE.sub(value_of, data)
+    return _ENV_REFERENCE.sub(lambda m: os.environ[m.group(1)], data)
 
 
-def load_run_config(path: str | Path, overrides: list[str] | None = None) -> RunConfig:
+def _placeholders(data: dict[str, Any], unset: dict[str, str]) -> dict[str, Any]:
+    """An unset key whose field holds a list gets its text as the one item, so the config
+    still validates (`base_urls: ${COTPD_TEACHER_URLS}` -> `['${COTPD_TEACHER_URLS}']`)."""
+    for key in unset:
+        if "[" in key:
+            continue
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node[part]
+        annotation = _annotation_at(RunConfig, key.split("."))
+        if typing.get_origin(annotation) is list and isinstance(node[leaf], str):
+            node[leaf] = [node[leaf]]
+    return data
+
+
+def _annotation_at(model: type[BaseModel], loc: list[str]) -> Any:
+    current: type[BaseModel] | None = model
+    annotation: Any = None
+    for part in loc:
+        field = current.model_fields.get(part) if current else None
+        if field is None:
+            return None
+        annotation = field.annotation
+        current = _model_in(annotation)
+    return annotation
+
+
+def load_run_config(path: str | Path, overrides: list[str] | None = None,
+                    defer_unset: bool = False) -> RunConfig:
+    """The run config of `path` with `overrides`. With `defer_unset`, a `${VAR}` that is not
+    set fails only when a stage that reads its key runs (`RunConfig.require_set`): training
+    does not need the teacher's server URL."""
     data = apply_overrides(load_yaml_with_base(path), overrides or [])
-    return validate(RunConfig, expand_environment(data, str(path)), str(path))
+    if not defer_unset:
+        return validate(RunConfig, expand_environment(data, str(path)), str(path))
+    unset: dict[str, str] = {}
+    expanded = _placeholders(expand_environment(data, str(path), unset=unset), unset)
+    config = validate(RunConfig, expanded, str(path))
+    config._unset, config._source = unset, str(path)
+    return config

@@ -41,6 +41,16 @@ logger = logging.getLogger(__name__)
 
 STAGES = ("caption", "teach", "augment", "train", "evaluate")
 
+# The config keys (dotted prefixes) each stage reads: a `${VAR}` left unset elsewhere does
+# not stop it (training never asks the teacher, so it needs no server URL).
+STAGE_READS: dict[str, tuple[str, ...]] = {
+    "caption": ("run", "data", "caption"),
+    "teach": ("run", "data", "teacher", "student.encoder", "student.trust_remote_code"),
+    "augment": ("run", "data", "teacher", "augment"),
+    "train": ("run", "data", "student", "augment"),
+    "evaluate": ("run", "data", "student"),
+}
+
 
 @dataclass
 class Outcome:
@@ -145,6 +155,7 @@ def run_stage(stage: str, run_config: RunConfig, run_dir: Path,
     run's lock, writes the log and the manifest and prints the summary for all of them."""
     if stage not in RUNNERS:
         raise CotpdError(f"unknown stage {stage!r}; the stages are {', '.join(STAGES)}")
+    run_config.require_set(STAGE_READS[stage], stage)
     if _rank() != 0:
         return RUNNERS[stage](run_config, run_dir, **options)
     with log_to_file(RunFiles(run_dir).log(stage)):
@@ -191,6 +202,8 @@ def run_stages(run_config: RunConfig, run_dir: Path, only: Sequence[str] | None 
         for stage in (s for s in STAGES if s in only and s not in planned):
             logger.warning("[%s] the config has no section for this stage; skipped", stage)
         planned = [s for s in planned if s in only]
+    for stage in planned:  # before the first stage starts, not hours into the run
+        run_config.require_set(STAGE_READS[stage], stage)
     times: dict[str, float] = {}
     with run_dir_lock(run_dir) if _rank() == 0 else contextlib.nullcontext():
         for stage in planned:

@@ -197,7 +197,7 @@ def metric_value(metrics: dict[str, Any], name: str) -> float | None:
     return scores["micro"].get(measure) if scores else None
 
 
-def _finished(run_config: RunConfig) -> dict[str, Any] | None:
+def finished_metrics(run_config: RunConfig) -> dict[str, Any] | None:
     path = RunFiles(run_config.run.directory).metrics
     if not path.is_file():
         return None
@@ -270,7 +270,7 @@ def run_study(spec: StudySpec, extra: list[str] | None = None,
     for index, (cell, seed) in enumerate(grid, 1):
         run_config = cell_config(spec, cell, seed, extra)
         name = cell_id(cell, seed)
-        metrics = _finished(run_config)
+        metrics = finished_metrics(run_config)
         if metrics is None and not selected(cell, seed, where or {}, seeds):
             echo(f"[{index}/{len(grid)}] {name}: not selected, not run")
             _add_quality(quality, run_config)  # its teacher may have answered already
@@ -279,7 +279,7 @@ def run_study(spec: StudySpec, extra: list[str] | None = None,
             echo(f"[{index}/{len(grid)}] {name}")
             run_stages(run_config, run_config.run.directory, spec.stages,
                        echo=lambda line: echo(f"    {line}"))
-            metrics = _finished(run_config)
+            metrics = finished_metrics(run_config)
         else:
             echo(f"[{index}/{len(grid)}] {name}: finished earlier, kept")
         scores = {m: metric_value(metrics, m) for m in spec.metrics} if metrics else {}
@@ -288,6 +288,25 @@ def run_study(spec: StudySpec, extra: list[str] | None = None,
                         "teacher": (metrics or {}).get("fingerprints", {}).get("teacher")})
         _add_quality(quality, run_config)
     return write_study_outputs(spec, results, list(quality.values()))
+
+
+def run_cell(spec: StudySpec, index: int, extra: list[str] | None = None,
+             echo: Callable[[str], None] = print) -> None:
+    """Run the grid's cell `index` (0-based, in `cells` order) unless it has finished; the
+    table is left to `run_study` (`cotpd study --slurm` runs one cell per job)."""
+    grid = cells(spec)
+    if not 0 <= index < len(grid):
+        raise CotpdError(f"study {spec.name}: no cell {index}; the grid has {len(grid)} "
+                         f"(0 to {len(grid) - 1})")
+    cell, seed = grid[index]
+    run_config = cell_config(spec, cell, seed, extra)
+    name = cell_id(cell, seed)
+    if finished_metrics(run_config) is not None:
+        echo(f"[{index + 1}/{len(grid)}] {name}: finished earlier, kept")
+        return
+    echo(f"[{index + 1}/{len(grid)}] {name}")
+    run_stages(run_config, run_config.run.directory, spec.stages,
+               echo=lambda line: echo(f"    {line}"))
 
 
 def write_study_outputs(spec: StudySpec, results: list[dict[str, Any]],

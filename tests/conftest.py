@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,3 +92,19 @@ def demo_context(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
                 kno.write(json.dumps({"img_id": s.image_id,
                                       "knowledge": "Named: " + ", ".join(named)}) + "\n")
     return captions, knowledge
+
+
+@pytest.fixture(scope="session")
+def slurm(tmp_path_factory: pytest.TempPathFactory):
+    """A one-host Slurm (tests/slurm_cluster.py) for the whole test run; skipped, with the
+    reason, where Slurm is not installed or its daemons do not start."""
+    from tests.slurm_cluster import SlurmCluster, SlurmUnavailable
+
+    cluster = SlurmCluster(tmp_path_factory.mktemp("slurm"))
+    try:
+        cluster.start()
+    except (SlurmUnavailable, OSError, subprocess.SubprocessError) as error:
+        cluster.stop()
+        pytest.skip(f"no Slurm here: {error}")
+    yield cluster
+    cluster.stop()

@@ -210,7 +210,9 @@ class FakeOpenAIServer:
     """`with FakeOpenAIServer(["500"]) as server: ... server.url ... server.requests`."""
 
     def __init__(self, script: Iterable[str] = (), default: str = "ok",
-                 log_path: str | None = None, served_model: str = "fake") -> None:
+                 log_path: str | None = None, served_model: str = "fake",
+                 host: str = "127.0.0.1") -> None:
+        self.host = host  # "0.0.0.0": reachable at the host's name too (a Slurm serve job)
         self.script: deque[str] = deque(script)
         self.served_model = served_model  # listed by GET /v1/models; any name is answered
         self.default = default  # the behaviour once the script is used up
@@ -238,7 +240,7 @@ class FakeOpenAIServer:
     def start(self) -> FakeOpenAIServer:
         """Listen (again) on the same port as before, or on a free one the first time."""
         self._stopping.clear()
-        self._server = _Server(("127.0.0.1", self.port), _Handler)
+        self._server = _Server((self.host, self.port), _Handler)
         self._server.owner = self
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
@@ -296,11 +298,13 @@ def main(argv: list[str] | None = None) -> None:
     """Serve until killed: `--port 0` picks a free port; the port is printed when ready."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     parser.add_argument("--script", default="", help="comma-separated behaviours, in order")
     parser.add_argument("--default", default="ok", help="the behaviour after the script")
     parser.add_argument("--log", help="append one JSON line per request to this file")
     args = parser.parse_args(argv)
-    server = FakeOpenAIServer([b for b in args.script.split(",") if b], args.default, args.log)
+    server = FakeOpenAIServer([b for b in args.script.split(",") if b], args.default, args.log,
+                              host=args.host)
     server.port = args.port
     server.start()
     print(f"listening {server.port}", flush=True)

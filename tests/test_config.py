@@ -176,3 +176,47 @@ def test_environment_references_expand_and_name_what_is_unset(
     config = load_run_config(REPO / "configs" / "paper" / "twitter2017.yaml")
     assert config.student.encoder == "/models/xlm-roberta-large"
     assert config.teacher.openai.base_urls == ["http://a:1/v1", "http://b:1/v1"]
+
+
+def test_unset_variable_stops_only_the_stages_that_read_its_key(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Training never asks the teacher, so the server URL may be unset for it; teach and a
+    full run still name the key and the variable before any stage starts."""
+    from pipeline.stages import STAGE_READS
+
+    monkeypatch.setenv("COTPD_MODELS", "/models")
+    monkeypatch.setenv("COTPD_TEACHER", "/models/qwen")
+    monkeypatch.delenv("COTPD_TEACHER_URLS", raising=False)
+    paper = REPO / "configs" / "paper" / "twitter2017.yaml"
+    with pytest.raises(ConfigError, match=r"base_urls refers to \$\{COTPD_TEACHER_URLS\}"):
+        load_run_config(paper)  # loaded for every stage: strict, as before
+    config = load_run_config(paper, defer_unset=True)
+    assert config.unset_variables == {"teacher.openai.base_urls": "COTPD_TEACHER_URLS"}
+    assert config.teacher.openai.base_urls == ["${COTPD_TEACHER_URLS}"]  # as written
+    for stage in ("caption", "train", "evaluate"):
+        config.require_set(STAGE_READS[stage], stage)
+    for stage in ("teach", "augment"):
+        with pytest.raises(ConfigError, match=rf"teacher.openai.base_urls refers to "
+                                              rf"\$\{{COTPD_TEACHER_URLS\}}, which is not set "
+                                              rf"\(the {stage} stage reads it\)"):
+            config.require_set(STAGE_READS[stage], stage)
+
+
+def test_train_command_runs_without_the_teacher_url(cotpd, monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path) -> None:
+    """`cotpd train` of a paper config gets past the config (to the missing data root here);
+    `cotpd teach` and `cotpd run` stop at the unset URL, exit 2, naming it."""
+    monkeypatch.setenv("COTPD_MODELS", str(tmp_path))
+    monkeypatch.setenv("COTPD_TEACHER", str(tmp_path / "teacher"))
+    monkeypatch.delenv("COTPD_TEACHER_URLS", raising=False)
+    monkeypatch.delenv("COTPD_DATA_ROOT", raising=False)
+    paper = REPO / "configs" / "paper" / "twitter2017.yaml"
+    out = f"run.output_dir={tmp_path / 'runs'}"
+    trained = cotpd("train", paper, "--set", out)
+    assert trained.exit_code == 2 and "needs a data root" in trained.err
+    assert "COTPD_TEACHER_URLS" not in trained.err
+    for command in (["teach"], ["run"], ["run", "--only", "teach"]):
+        result = cotpd(*command, paper, "--set", out)
+        assert result.exit_code == 2
+        assert "teacher.openai.base_urls refers to ${COTPD_TEACHER_URLS}" in result.err
+    assert cotpd("run", paper, "--only", "train", "--set", out).exit_code == 2

@@ -1,5 +1,5 @@
-"""Multi-process training on CPU: DeepSpeed ZeRO-2 and ZeRO-3 steps, and torchrun at world
-size 2 (gloo)."""
+"""Multi-process training on CPU: DeepSpeed ZeRO-2 and ZeRO-3 steps in one process and on two
+ranks (torchrun, gloo), and torchrun at world size 2 without DeepSpeed."""
 
 import importlib.util
 import json
@@ -51,7 +51,6 @@ def test_deepspeed_zero_step_on_cpu(stage: int, tmp_path: Path, tiny_encoder: Pa
     """Two optimizer steps under ZeRO-`stage`: the ZeRO checkpoint rebuilds into the saved
     model's weights, the encoder's weights moved, every logged loss is finite, and the saved
     student predicts."""
-    from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
     from safetensors.torch import load_file
 
     env = {"RANK": "0", "LOCAL_RANK": "0", "WORLD_SIZE": "1", "LOCAL_WORLD_SIZE": "1",
@@ -66,16 +65,7 @@ def test_deepspeed_zero_step_on_cpu(stage: int, tmp_path: Path, tiny_encoder: Pa
     losses = [entry["loss"] for entry in report["loss_log"]]
     assert len(losses) == 2 and all(math.isfinite(loss) and loss > 0 for loss in losses)
 
-    # DeepSpeed's own (partitioned, for ZeRO-3) checkpoint holds the weights that were saved.
-    checkpoint = student / "checkpoints" / "checkpoint-2"
-    (optimizer_states,) = (checkpoint / "global_step2").glob("*optim_states.pt")
-    states = torch.load(optimizer_states, map_location="cpu", weights_only=False)
-    assert states["optimizer_state_dict"]["zero_stage"] == stage  # no silent fallback
-    rebuilt = get_fp32_state_dict_from_zero_checkpoint(str(checkpoint))
-    saved = load_file(student / "model" / "model.safetensors")
-    assert set(rebuilt) == set(saved)
-    for name, tensor in saved.items():
-        assert torch.equal(rebuilt[name].to(tensor.dtype), tensor), name
+    saved = check_zero_checkpoint(student, stage, ranks=1)
     # The steps trained: every encoder matrix moved from the tiny encoder's weights.
     initial = load_file(tiny_encoder / "model.safetensors")
     matrices = [name for name, tensor in initial.items()  # (the student drops the pooler)
@@ -85,13 +75,70 @@ def test_deepspeed_zero_step_on_cpu(stage: int, tmp_path: Path, tiny_encoder: Pa
                                                           initial[name])]
     assert moved == matrices
 
+    check_logged_dev_f1(student, report)
+
+
+def check_zero_checkpoint(student: Path, stage: int, ranks: int) -> dict[str, torch.Tensor]:
+    """DeepSpeed's own checkpoint after 2 steps: ZeRO-`stage` state split over `ranks` (one
+    optimizer shard per rank, and for ZeRO-3 one parameter shard per rank), and rebuilt into
+    fp32 it equals the student that was saved. Returns the saved weights."""
+    from deepspeed.utils.zero_to_fp32 import get_fp32_state_dict_from_zero_checkpoint
+    from safetensors.torch import load_file
+
+    checkpoint = student / "checkpoints" / "checkpoint-2"
+    shards = sorted((checkpoint / "global_step2").glob("*optim_states.pt"))
+    assert len(shards) == ranks, shards
+    for shard in shards:
+        states = torch.load(shard, map_location="cpu", weights_only=False)
+        assert states["optimizer_state_dict"]["zero_stage"] == stage  # no silent fallback
+        counts = states["optimizer_state_dict"]["partition_count"]  # one per param group
+        assert set(counts if isinstance(counts, list) else [counts]) == {ranks}
+    if stage == 3:
+        assert len(list((checkpoint / "global_step2").glob("*model_states.pt"))) == ranks
+    rebuilt = get_fp32_state_dict_from_zero_checkpoint(str(checkpoint))
+    saved = load_file(student / "model" / "model.safetensors")
+    assert set(rebuilt) == set(saved)
+    for name, tensor in saved.items():
+        assert torch.equal(rebuilt[name].to(tensor.dtype), tensor), name
+    return saved
+
+
+def check_logged_dev_f1(student: Path, report: dict) -> None:
+    """The saved student predicts every dev word, and the dev F1 the trainer logged (gathered
+    from every rank) is that model's own."""
     predictor = StudentPredictor.load(student / "model")
     dev = read_split(get_dataset("demo_mner"), "dev").samples
     predictions = predictor.predict_samples(dev)
     assert [len(p) for p in predictions] == [len(s.tokens) for s in dev]
-    # The dev F1 the trainer logged is the saved model's own.
     f1 = mner_scores([s.labels for s in dev], predictions).micro.f1
     assert report["dev"]["eval_f1"] == pytest.approx(f1)
+
+
+@pytest.mark.skipif(importlib.util.find_spec("deepspeed") is None, reason="deepspeed absent")
+@pytest.mark.parametrize(("stage", "launcher"), [
+    (2, "torchrun"), (3, "torchrun"),
+    pytest.param(2, "deepspeed", marks=pytest.mark.slow)])  # the same ranks, another starter
+def test_deepspeed_zero_on_two_ranks(stage: int, launcher: str, tmp_path: Path,
+                                     tiny_encoder: Path, demo_context) -> None:
+    """ZeRO-`stage` across two processes on CPU (gloo), started by torchrun or by the
+    deepspeed launcher (`--num_gpus 2` counts processes here): the state is split over both
+    ranks, the rebuilt checkpoint is the saved student, and the logged dev F1 is its."""
+    zero = REPO / "configs" / "deepspeed" / f"zero{stage}.json"
+    train = train_command(tmp_path, tiny_encoder, demo_context, "--set",
+                          f"student.train.deepspeed={zero}")
+    if launcher == "torchrun":
+        command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2",
+                   "--master-port", str(free_port()), *train]
+    else:  # the CLI takes no --local_rank; the module form, as `deepspeed --module`
+        command = [sys.executable, "-m", "deepspeed.launcher.runner", "--num_gpus", "2",
+                   "--no_local_rank", "--master_port", str(free_port()), "--module",
+                   *train[1:]]
+    run(command, {})
+    student = tmp_path / "demo_mner" / "student"
+    report = json.loads((student / "train_report.json").read_text())
+    assert report["steps"] == 2
+    check_zero_checkpoint(student, stage, ranks=2)
+    check_logged_dev_f1(student, report)
 
 
 def test_torchrun_world_size_2_gathers_every_dev_prediction(tmp_path: Path, tiny_encoder: Path,

@@ -88,3 +88,34 @@ def test_the_lock_is_reentrant_in_a_process_and_gone_after(tmp_path: Path) -> No
             assert holder_of(lock)["command"]
         assert lock.exists()
     assert not lock.exists()
+
+
+def test_a_store_lock_waits_for_its_holder_when_asked(tmp_path: Path,
+                                                      monkeypatch) -> None:
+    """Study cells on a cluster share a store: with COTPD_STORE_WAIT_S a second process
+    waits for the holder (and says so once) instead of failing; without it, it fails."""
+    import pytest
+
+    from corpus.errors import CotpdError
+    from corpus.lock import store_lock
+
+    store = tmp_path / "store.sqlite"
+    holder = subprocess.Popen(
+        ["python3", "-c", "import fcntl, sys, time; f = open(sys.argv[1], 'w'); "
+         "fcntl.flock(f, fcntl.LOCK_EX); print('held', flush=True); time.sleep(3)",
+         str(tmp_path / "store.sqlite.lock")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        monkeypatch.delenv("COTPD_STORE_WAIT_S", raising=False)
+        with pytest.raises(CotpdError, match="is in use by"), store_lock(store):
+            pass
+        said: list[str] = []
+        monkeypatch.setenv("COTPD_STORE_WAIT_S", "60")
+        began = time.monotonic()
+        with store_lock(store, say=said.append):
+            waited = time.monotonic() - began  # the holder kept it 3 s after saying so
+        assert 1.5 < waited < 30
+        assert len(said) == 1 and "waiting up to 60 s" in said[0]
+    finally:
+        holder.kill()
+        holder.wait()
