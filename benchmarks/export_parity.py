@@ -12,8 +12,8 @@ raw     the tweet as typed: `@` and `#` joined to the next word (`@katie`, `#Bla
 
 Entities are compared as (type, first character, last character) of the text, so the two
 sides' different word splits do not matter; F1 is micro over the gold entities of the
-dataset, placed in the same text. Timing: both sides on the same texts and batch size, once
-warmed up, the better of --repeats runs.
+dataset, placed in the same text. Timing: both sides on the same texts, batch size and
+threads, once warmed up, taking turns; the best of --repeats rounds.
 
     python benchmarks/export_parity.py runs/twitter2017/student/model --data-root DIR
 """
@@ -86,13 +86,16 @@ def scores(found: list[set[Span]], gold: list[set[Span]]) -> dict[str, float]:
     return {"precision": 100 * precision, "recall": 100 * recall, "f1": 100 * f1}
 
 
-def best_time(run: Callable[[], Any], repeats: int) -> tuple[float, Any]:
-    result, times = None, []
+def best_times(sides: list[Callable[[], Any]], repeats: int) -> tuple[list[float], list[Any]]:
+    """The best time of each side over `repeats` rounds, the sides taking turns within each
+    round (so a slower spell slows both), and each side's last result."""
+    best, results = [float("inf")] * len(sides), [None] * len(sides)
     for _ in range(repeats):
-        start = time.perf_counter()
-        result = run()
-        times.append(time.perf_counter() - start)
-    return min(times), result
+        for index, run in enumerate(sides):
+            start = time.perf_counter()
+            results[index] = run()
+            best[index] = min(best[index], time.perf_counter() - start)
+    return best, results
 
 
 def main() -> None:
@@ -146,8 +149,8 @@ def main() -> None:
 
             cotpd_side(tweets[: args.batch_size])  # warm-up
             pipeline_side(texts[: args.batch_size])
-            cotpd_seconds, ours = best_time(cotpd_side, args.repeats)
-            pipeline_seconds, theirs = best_time(pipeline_side, args.repeats)
+            (cotpd_seconds, pipeline_seconds), (ours, theirs) = best_times(
+                [cotpd_side, pipeline_side], args.repeats)
             gold = [t.gold for t in tweets]
             same = sum(a == b for a, b in zip(ours, theirs, strict=True))
             result = {
