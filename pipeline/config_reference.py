@@ -146,7 +146,9 @@ def _table(root: str, model: type[BaseModel], prefix: str) -> list[str]:
 
 def _cell(text: str, code: bool = False) -> str:
     text = text.replace("|", "\\|")
-    return f"`{text}`" if code and text not in ("required", "(section)") else text
+    if code and text not in ("required", "(section)"):
+        return f"`{text}`"
+    return text.replace("<", "&lt;")  # <run> is text, not an HTML tag
 
 
 # -- types, defaults, constraints ------------------------------------------------------------

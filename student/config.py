@@ -142,12 +142,14 @@ class TrainConfig(StrictModel):
     group_by_length: bool = Field(
         True, description="Batch sentences of similar length (less padding); false: "
                           "random batches.")
-    subword_labels: Literal["first", "all"] = Field(
-        "first",
+    # `all` lets readers that split words further than the training data (transformers'
+    # token-classification pipeline on an exported student) find the student's entities.
+    subword_labels: Literal["auto", "first", "all"] = Field(
+        "auto",
         description="Which sub-words of a word carry a training label: first, its first "
-                    "sub-word; all, every sub-word (the later ones as the word's I- "
-                    "continuation), so readers that split words further find the same "
-                    "entities.")
+                    "sub-word only; all, every sub-word (the later ones as the word's I- "
+                    "continuation); auto: all for students that export (text inference view, "
+                    "softmax head), else first.")
     bf16: bool | Literal["auto"] = Field(
         "auto", description="bfloat16 mixed precision; auto: on when CUDA supports it.")
     gradient_checkpointing: bool | Literal["auto"] = Field(
@@ -265,6 +267,13 @@ class StudentConfig(StrictModel):
     @property
     def prompt_kind(self) -> PromptKind:
         return VARIANTS[self.variant][2]
+
+    @property
+    def resolved_subword_labels(self) -> Literal["first", "all"]:
+        if self.train.subword_labels != "auto":
+            return self.train.subword_labels
+        exports = self.resolved_infer_view == "text" and self.head == "softmax"
+        return "all" if exports else "first"
 
     @property
     def resolved_infer_view(self) -> View:

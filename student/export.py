@@ -4,7 +4,10 @@ A student whose inference view is the plain text view is an encoder plus a linea
 each word's first sub-word: exactly what `AutoModelForTokenClassification` computes, and what
 `pipeline("token-classification", aggregation_strategy="first")` reads per word. The export
 copies the weights into that class, then checks on probe sentences that both give the same
-scores for every word, so no cotpd code is needed to use it.
+scores for every word, so no cotpd code is needed to use it. The pipeline splits words at
+their symbols (`@katie` -> `@` + `katie`); a student trained with a label on every sub-word
+(student.subwords) labels those parts as the word's continuation, so the parts join into
+the student's entity.
 """
 
 from __future__ import annotations

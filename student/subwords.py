@@ -60,7 +60,8 @@ def spread_teacher(view: EncodedView, logprobs: np.ndarray) -> np.ndarray:
     """A teacher's word rows at first sub-words; NaN rows (no target) at the others, whose
     B/I split the teacher never scored."""
     rows = []
-    for span, row in zip(subword_spans(view), logprobs, strict=True):
+    # A cache may score fewer words than the view holds; the rest get no teacher row.
+    for span, row in zip(subword_spans(view), logprobs, strict=False):
         rows.append(row)
         rows.extend([np.full_like(row, np.nan)] * (len(span) - 1))
     return np.stack(rows) if rows else logprobs

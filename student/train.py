@@ -192,7 +192,7 @@ def fit(config: StudentConfig, task: str, train: list[Sample], dev: list[Sample]
     builder = ViewBuilder(tokenizer, config.views)
     train_views = [config.train_view] + ([config.distill_view] if config.distill_view else [])
     train_set = EncodedDataset(train, train_views, builder, label_to_id, teacher_logprobs,
-                               unlabelled, subword_labels=config.train.subword_labels)
+                               unlabelled, subword_labels=config.resolved_subword_labels)
     dev_set = EncodedDataset(dev, [config.resolved_infer_view], builder, label_to_id)
     model = StudentModel(encoder, config, task, len(labels))
     args = training_arguments(config, checkpoints, seed)

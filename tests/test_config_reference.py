@@ -75,7 +75,7 @@ def test_explain_without_a_key_prints_every_key(cotpd) -> None:
         indent = "  " * (entry.key.count(".") + 1)
         assert any(line.startswith(f"{indent}{name}") and entry.description in line
                    for line in lines), entry.key
-    assert '    subword_labels = "first"  # Which sub-words' in result.out
+    assert '    subword_labels = "auto"  # Which sub-words' in result.out
 
 
 def test_an_unknown_key_names_the_closest(cotpd) -> None:
