@@ -41,8 +41,16 @@ def is_true(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is True
 
 
-def is_false(node: ast.expr) -> bool:
+def is_false(node: ast.expr | None) -> bool:
     return isinstance(node, ast.Constant) and node.value is False
+
+
+def field_default(node: ast.expr) -> ast.expr | None:
+    """The default a field declares: `= False`, or `= Field(False, ...)` /
+    `Field(default=False, ...)`; None for a Field without one."""
+    if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "Field":
+        return node.args[0] if node.args else keyword(node, "default")
+    return node
 
 
 @pytest.fixture(scope="module")
@@ -78,10 +86,10 @@ def find_remote_code(trees: dict[str, ast.AST]) -> list[str]:
         for call in calls(tree):
             if is_true(keyword(call, "trust_remote_code")):
                 found.append(f"{name}:{call.lineno}: trust_remote_code=True")
-        for node in ast.walk(tree):  # defaults: `trust_remote_code: bool = False` only
+        for node in ast.walk(tree):  # defaults: `trust_remote_code: bool = False` (or Field(False, ...)) only
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
                     node.target.id == "trust_remote_code" and node.value is not None and \
-                    not is_false(node.value):
+                    not is_false(field_default(node.value)):
                 found.append(f"{name}:{node.lineno}: a default other than False")
             if isinstance(node, ast.arguments):
                 named = node.posonlyargs + node.args + node.kwonlyargs
@@ -167,6 +175,10 @@ pickle.loads(blob)
 torch.save(model.state_dict(), path)
 AutoModel.from_pretrained(path, trust_remote_code=True)
 def build(trust_remote_code: bool = True): ...
+class Settings:
+    trust_remote_code: bool = Field(True, description="on")
+class Allowed:
+    trust_remote_code: bool = Field(False, description="off")
 eval(text)
 subprocess.run(command, shell=True)
 yaml.load(text)
@@ -178,7 +190,7 @@ db.execute("SELECT * FROM t WHERE k = '%s'" % key)
 def test_the_scan_finds_what_it_forbids() -> None:
     planted = {"planted.py": ast.parse(PLANTED)}
     assert len(find_unsafe_loads(planted)) == 4
-    assert len(find_remote_code(planted)) == 2
+    assert len(find_remote_code(planted)) == 3
     assert len(find_code_from_data(planted)) == 3
     assert len(find_built_sql(planted)) == 2
 
