@@ -86,7 +86,7 @@ def find_remote_code(trees: dict[str, ast.AST]) -> list[str]:
         for call in calls(tree):
             if is_true(keyword(call, "trust_remote_code")):
                 found.append(f"{name}:{call.lineno}: trust_remote_code=True")
-        for node in ast.walk(tree):  # defaults: `trust_remote_code: bool = False` (or Field(False, ...)) only
+        for node in ast.walk(tree):  # defaults: `= False` or `= Field(False, ...)` only
             if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name) and \
                     node.target.id == "trust_remote_code" and node.value is not None and \
                     not is_false(field_default(node.value)):
