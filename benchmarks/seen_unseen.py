@@ -6,7 +6,8 @@ student are scored on the test entities whose surface (case-folded) is, or is no
 entity of the run's own training split (the labelled part when the run takes a subset).
 The table gives each group's F1 (mean ± std over seeds), the paired differences to (a)
 with 95% t-intervals, which share of the entities (c) gains over (a) (true positives) are
-unseen ones, and R per group: how much of (c) − (a) the distilled student keeps.
+unseen ones, and R per group: how much of (c) − (a) the distilled student keeps, in F1 and
+in correct entities.
 
     python benchmarks/seen_unseen.py RUNS_DIR --text "(a)=student-distilled__teacher-none" \
         --knowledge "(c)=student-cot__teacher-chatgpt" \
@@ -68,20 +69,29 @@ def _mean_std(values: list[float]) -> str:
     return f"{100 * statistics.fmean(values):.2f} ± {100 * statistics.stdev(values):.2f}"
 
 
+def _gained(runs: list[dict], base: list[dict], group: str) -> int:
+    """Correct entities (true positives) over the base runs, summed over paired seeds."""
+    return sum(r[group]["micro"]["tp"] - b[group]["micro"]["tp"]
+               for r, b in zip(runs, base, strict=True))
+
+
+def _kept_entities(gained: int, ceiling: int) -> str:
+    return f"{gained:+d} ({gained / ceiling:.0%})" if ceiling > 0 else f"{gained:+d}"
+
+
 def table(scores: dict[str, list[dict]], text: str, knowledge: str,
           distilled: list[str]) -> list[str]:
     """The markdown rows: one per group (all, seen, unseen)."""
     header = ["group", "gold", *(f"{name} F1" for name in scores),
               f"{knowledge} − {text}", *(f"{d} − {text}" for d in distilled),
-              f"share of {knowledge}'s gained entities", *(f"R {d}" for d in distilled)]
+              f"share of {knowledge}'s gained entities", *(f"R {d}" for d in distilled),
+              *(f"{d}'s gained entities" for d in distilled)]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    gained_all = sum(k[ALL]["micro"]["tp"] - t[ALL]["micro"]["tp"]
-                     for k, t in zip(scores[knowledge], scores[text], strict=True))
+    gained_all = _gained(scores[knowledge], scores[text], ALL)
     for group in (ALL, *GROUPS):
         f1 = {name: [run[group]["micro"]["f1"] for run in runs] for name, runs in scores.items()}
         gold = scores[text][0][group]["micro"]["n_gold"]
-        gained = sum(k[group]["micro"]["tp"] - t[group]["micro"]["tp"]
-                     for k, t in zip(scores[knowledge], scores[text], strict=True))
+        gained = _gained(scores[knowledge], scores[text], group)
         share = f"{gained / gained_all:.0%} ({gained:+d} of {gained_all:+d})" if gained_all else "-"
         ceiling = statistics.fmean(f1[knowledge]) - statistics.fmean(f1[text])
         kept = [(statistics.fmean(f1[d]) - statistics.fmean(f1[text])) / ceiling
@@ -89,8 +99,27 @@ def table(scores: dict[str, list[dict]], text: str, knowledge: str,
         row = [group, gold, *(_mean_std(v) for v in f1.values()),
                _interval(f1[knowledge], f1[text]),
                *(_interval(f1[d], f1[text]) for d in distilled), share,
-               *(f"{r:.2f}" for r in kept)]
+               *(f"{r:.2f}" for r in kept),
+               *(_kept_entities(_gained(scores[d], scores[text], group), gained)
+                 for d in distilled)]
         lines.append("| " + " | ".join(str(cell) for cell in row) + " |")
+    return lines
+
+
+def precision_recall_table(scores: dict[str, list[dict]]) -> list[str]:
+    """Precision / recall per group (mean over seeds) and the predicted count (summed)."""
+    names = list(scores)
+    lines = ["| group | " + " | ".join(f"{n} P / R (predicted)" for n in names) + " |",
+             "|" + "---|" * (1 + len(names))]
+    for group in (ALL, *GROUPS):
+        cells = []
+        for name in names:
+            runs = [run[group]["micro"] for run in scores[name]]
+            precision = statistics.fmean(r["precision"] for r in runs)
+            recall = statistics.fmean(r["recall"] for r in runs)
+            cells.append(f"{100 * precision:.2f} / {100 * recall:.2f} "
+                         f"({sum(r['n_pred'] for r in runs)})")
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -132,6 +161,8 @@ def main(argv: list[str] | None = None) -> None:
           "mean F1 per group\n")
     print("\n".join(table(scores, names[args.text], names[args.knowledge],
                           [names[d] for d in args.distilled])))
+    print("\nPrecision / recall per group (mean over seeds; predicted entities summed)\n")
+    print("\n".join(precision_recall_table(scores)))
     print("\nF1 per group and type (mean over seeds)\n")
     print("\n".join(type_table(scores)))
     if args.json:

@@ -48,12 +48,15 @@ def test_the_table_from_known_predictions(tmp_path: Path, capsys) -> None:
             write_conll(run / "eval" / "test.conll", predicted)
     _load_benchmark().main([str(tmp_path), "--text", "(a)=text", "--knowledge", "(c)=know",
                             "--distilled", "(d)=dist", "--seeds", "1,2"])
-    first_table = capsys.readouterr().out.split("F1 per group and type")[0]
+    printed = capsys.readouterr().out
+    first_table = printed.split("Precision / recall per group")[0]
     rows = {line.split(" | ")[0].strip("| "): line.split(" | ")
             for line in first_table.splitlines() if line.startswith("| ")}
     # (a) finds the 8 seen test entities and none of the 55 unseen: all of (c)'s gain is on
     # unseen entities, and (d), equal to (c), keeps all of it (R 1.00).
     assert rows["seen"][1:4] == ["8", "100.00 ± 0.00", "100.00 ± 0.00"]
     assert rows["unseen"][1:3] == ["55", "0.00 ± 0.00"]
-    assert rows["unseen"][-2] == "100% (+110 of +110)" and rows["unseen"][-1] == "1.00 |"
-    assert rows["seen"][-2] == "0% (+0 of +110)"
+    assert rows["unseen"][-3:] == ["100% (+110 of +110)", "1.00", "+110 (100%) |"]
+    assert rows["seen"][-3] == "0% (+0 of +110)"
+    # (a) predicts only the 8 seen entities, twice: precision 100, recall 8 / 63.
+    assert "| all | 100.00 / 12.70 (16) |" in printed
