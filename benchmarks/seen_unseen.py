@@ -34,6 +34,7 @@ from corpus.errors import CotpdError  # noqa: E402
 from corpus.files import read_samples_jsonl  # noqa: E402
 from eval.paired import paired_difference  # noqa: E402
 from eval.seen_unseen import GROUPS, seen_surfaces, seen_unseen_scores  # noqa: E402
+from eval.study_table import mean_std  # noqa: E402
 
 ALL = "all"
 
@@ -66,7 +67,8 @@ def _interval(values: list[float], base: list[float]) -> str:
 def _mean_std(values: list[float]) -> str:
     if len(values) == 1:
         return f"{100 * values[0]:.2f}"
-    return f"{100 * statistics.fmean(values):.2f} ± {100 * statistics.stdev(values):.2f}"
+    mean, std = mean_std(values)
+    return f"{100 * mean:.2f} ± {100 * std:.2f}"
 
 
 def _gained(runs: list[dict], base: list[dict], group: str) -> int:
