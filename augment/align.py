@@ -23,9 +23,9 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from augment.tokens import folded, tokenize
-from corpus.bio import bio_spans
-from corpus.records import Mention, MnerSample, MreSample, Sample
+from cotpd.augment.tokens import folded, tokenize
+from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.records import Mention, MnerSample, MreSample, Sample
 
 Span = tuple[int, int]
 

@@ -3,10 +3,10 @@ lists), through the same runner and store as the teach stage."""
 
 from __future__ import annotations
 
-from corpus.records import MnerSample
-from teacher.catalogue import CatalogPrompt
-from teacher.runner import PromptCounts, Teacher, run_prompt
-from teacher.store import KnowledgeStore
+from cotpd.corpus.records import MnerSample
+from cotpd.teacher.catalogue import CatalogPrompt
+from cotpd.teacher.runner import PromptCounts, Teacher, run_prompt
+from cotpd.teacher.store import KnowledgeStore
 
 
 def ask(prompt: CatalogPrompt, values: dict[str, dict[str, str]], teacher: Teacher,

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from cotpd.corpus.schema import StrictModel
 from pydantic import Field
-
-from corpus.schema import StrictModel
 
 AUGMENT_TYPES = ("style", "entity", "image")
 

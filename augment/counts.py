@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from teacher.runner import PromptCounts
+from cotpd.teacher.runner import PromptCounts
 
 
 @dataclass

@@ -15,10 +15,10 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
-from augment.ask import ask
-from augment.config import AugmentConfig
-from augment.counts import TypeCounts
-from augment.pools import (
+from cotpd.augment.ask import ask
+from cotpd.augment.config import AugmentConfig
+from cotpd.augment.counts import TypeCounts
+from cotpd.augment.pools import (
     TYPE_WORDS,
     Name,
     mre_mention_types,
@@ -26,15 +26,15 @@ from augment.pools import (
     parse_name_list,
     training_names,
 )
-from augment.replace import replace_mner, replace_mre
-from augment.rewrite import augmented_id, text_of
-from augment.variants import copy_prompt
-from augment.yesno import parse_yes_no
-from corpus.bio import bio_spans
-from corpus.records import MnerSample, Sample
-from teacher.catalogue import CatalogPrompt
-from teacher.runner import Teacher
-from teacher.store import KnowledgeStore
+from cotpd.augment.replace import replace_mner, replace_mre
+from cotpd.augment.rewrite import augmented_id, text_of
+from cotpd.augment.variants import copy_prompt
+from cotpd.augment.yesno import parse_yes_no
+from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.records import MnerSample, Sample
+from cotpd.teacher.catalogue import CatalogPrompt
+from cotpd.teacher.runner import Teacher
+from cotpd.teacher.store import KnowledgeStore
 
 
 def zero_shot_names(types: Sequence[str], size: int, prompt: CatalogPrompt,

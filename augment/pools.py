@@ -7,9 +7,9 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-from augment.tokens import folded, tokenize
-from corpus.bio import bio_spans
-from corpus.records import MnerSample, MreSample, Sample
+from cotpd.augment.tokens import folded, tokenize
+from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.records import MnerSample, MreSample, Sample
 
 Name = tuple[str, ...]
 # Words the entity_list prompt uses for a label; an unknown label is asked as written.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from corpus.records import EntitySpan, Mention, MnerSample, MreSample
+from cotpd.corpus.records import EntitySpan, Mention, MnerSample, MreSample
 
 Replacement = tuple[EntitySpan, Sequence[str]]
 

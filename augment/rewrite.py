@@ -9,14 +9,14 @@ from __future__ import annotations
 import copy as copying
 from collections.abc import Iterator, Sequence
 
-from augment.align import realign_mner, realign_mre
-from augment.ask import ask
-from augment.counts import TypeCounts
-from augment.variants import copy_prompt
-from corpus.records import MnerSample, Sample
-from teacher.catalogue import CatalogPrompt
-from teacher.runner import Teacher
-from teacher.store import KnowledgeStore
+from cotpd.augment.align import realign_mner, realign_mre
+from cotpd.augment.ask import ask
+from cotpd.augment.counts import TypeCounts
+from cotpd.augment.variants import copy_prompt
+from cotpd.corpus.records import MnerSample, Sample
+from cotpd.teacher.catalogue import CatalogPrompt
+from cotpd.teacher.runner import Teacher
+from cotpd.teacher.store import KnowledgeStore
 
 
 def augmented_id(source: Sample, kind: str, copy: int) -> str:

@@ -11,22 +11,22 @@ import time
 from pathlib import Path
 from typing import Any
 
-from augment.config import AugmentConfig
-from augment.counts import TypeCounts
-from augment.entity import entity_copies
-from augment.rewrite import image_copies, style_copies
-from corpus.config import DataConfig
-from corpus.errors import CotpdError
-from corpus.files import atomic_write_text, read_samples_jsonl
-from corpus.lock import store_lock
-from corpus.prepare import prepare_dataset
-from corpus.records import Sample
-from corpus.registry import get_dataset
-from corpus.run_files import RunFiles
-from teacher.catalogue import load_catalogue
-from teacher.config import TeacherConfig
-from teacher.runner import Teacher
-from teacher.store import KnowledgeStore
+from cotpd.augment.config import AugmentConfig
+from cotpd.augment.counts import TypeCounts
+from cotpd.augment.entity import entity_copies
+from cotpd.augment.rewrite import image_copies, style_copies
+from cotpd.corpus.config import DataConfig
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
+from cotpd.corpus.lock import store_lock
+from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.records import Sample
+from cotpd.corpus.registry import get_dataset
+from cotpd.corpus.run_files import RunFiles
+from cotpd.teacher.catalogue import load_catalogue
+from cotpd.teacher.config import TeacherConfig
+from cotpd.teacher.runner import Teacher
+from cotpd.teacher.store import KnowledgeStore
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def _build_teacher(data: DataConfig, config: TeacherConfig) -> Teacher:
     if config.backend == "import":
         raise CotpdError("teacher.backend 'import' answers no prompts: augmentation needs a "
                          "teacher model (embedded, transformers, openai or vllm)")
-    from teacher.factory import build_teacher
+    from cotpd.teacher.factory import build_teacher
 
     spec = get_dataset(data.dataset)
     images = spec.directory_under(data.data_root) / (spec.images or "images")

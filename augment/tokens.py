@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 
-from corpus.words import split_words
+from cotpd.corpus.words import split_words
 
 _PIECES = re.compile(r"\w+")
 

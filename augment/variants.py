@@ -8,7 +8,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import replace
 
-from teacher.catalogue import CatalogPrompt
+from cotpd.teacher.catalogue import CatalogPrompt
 
 
 def example_choices(count: int, shots: int) -> list[tuple[int, ...]]:

@@ -33,7 +33,7 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+import cotpd.corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
 NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 Span = tuple[str, int, int]
@@ -50,7 +50,7 @@ class Tweet:
 def make_tweet(tokens: Sequence[str], labels: Sequence[str], image_id: str | None,
                raw: bool) -> Tweet:
     """The words as one text (see the module docstring), with each word's place in it."""
-    from corpus.bio import bio_spans
+    from cotpd.corpus.bio import bio_spans
 
     text, starts = "", []
     for index, token in enumerate(tokens):
@@ -116,11 +116,10 @@ def main() -> None:
         sys.exit(NO_DATA_ROOT)
 
     import torch
+    from cotpd.corpus.registry import get_dataset, read_split
+    from cotpd.student.export import export_student
+    from cotpd.student.predict import StudentPredictor
     from transformers import pipeline
-
-    from corpus.registry import get_dataset, read_split
-    from student.export import export_student
-    from student.predict import StudentPredictor
 
     torch.set_num_threads(args.threads)
     samples = read_split(get_dataset(args.dataset), args.split, args.data_root).samples

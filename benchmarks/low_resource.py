@@ -25,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+import cotpd.corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
 NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 
@@ -60,7 +60,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def cell_key(size: int, times: int, args: argparse.Namespace) -> str:
     """A cell and everything that shapes its result (the config file's text included)."""
-    from pipeline.config import load_yaml_with_base
+    from cotpd.pipeline.config import load_yaml_with_base
 
     config = json.dumps(load_yaml_with_base(args.config), sort_keys=True, default=str)
     return json.dumps({"size": size, "times": times, "types": sorted(args.types),
@@ -80,8 +80,8 @@ def subset_root(size: int, args: argparse.Namespace) -> Path:
     shuffle (so every smaller subset is inside every larger one), with a seeded dev sample
     of `--dev-size` sentences (a low-resource setting has little dev data, and evaluating
     on CPU is the slow part) and the full test split."""
-    from corpus.conll import write_conll
-    from corpus.registry import get_dataset, read_split, split_path
+    from cotpd.corpus.conll import write_conll
+    from cotpd.corpus.registry import get_dataset, read_split, split_path
 
     spec = get_dataset(DATASET)
     root = args.work_dir / "subsets" / f"seed{args.seed}_dev{args.dev_size}" / f"n{size}"
@@ -105,12 +105,12 @@ def subset_root(size: int, args: argparse.Namespace) -> Path:
 
 
 def run_cell(size: int, times: int, args: argparse.Namespace, teacher_cache: dict) -> dict:
-    from corpus.registry import get_dataset, read_split
-    from eval.metrics import mner_scores
-    from pipeline.config import load_run_config
-    from pipeline.sections import augment as augment_run
-    from pipeline.sections import train as train_student
-    from student.predict import StudentPredictor
+    from cotpd.corpus.registry import get_dataset, read_split
+    from cotpd.eval.metrics import mner_scores
+    from cotpd.pipeline.config import load_run_config
+    from cotpd.pipeline.sections import augment as augment_run
+    from cotpd.pipeline.sections import train as train_student
+    from cotpd.student.predict import StudentPredictor
 
     name = f"seed{args.seed}_n{size}_k{times}"
     overrides = [f"run.output_dir={args.work_dir / 'runs'}", f"run.name={name}",
@@ -127,7 +127,7 @@ def run_cell(size: int, times: int, args: argparse.Namespace, teacher_cache: dic
     start = time.perf_counter()
     if times:
         if "teacher" not in teacher_cache:
-            from teacher.factory import build_teacher
+            from cotpd.teacher.factory import build_teacher
 
             teacher_cache["teacher"] = build_teacher(run_config.teacher)
         summary = augment_run(run_config, run_dir, teacher=teacher_cache["teacher"])
@@ -196,8 +196,7 @@ def main(argv: list[str] | None = None) -> None:
         if args.data_root is None:
             sys.exit(NO_DATA_ROOT)
         import torch
-
-        from corpus.offline import set_offline_switches
+        from cotpd.corpus.offline import set_offline_switches
 
         set_offline_switches()
         torch.set_num_threads(args.threads)

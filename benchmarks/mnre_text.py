@@ -19,7 +19,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+import cotpd.corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
 NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 
@@ -48,9 +48,8 @@ def main() -> None:
         if args.data_root is None:
             sys.exit(NO_DATA_ROOT)
         import torch
-
-        from pipeline.config import load_run_config
-        from pipeline.sections import train as train_student
+        from cotpd.pipeline.config import load_run_config
+        from cotpd.pipeline.sections import train as train_student
 
         torch.set_num_threads(args.threads)
         run_config = load_run_config(REPO / "configs" / "mnre.yaml", [

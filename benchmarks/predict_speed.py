@@ -31,7 +31,7 @@ from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+import cotpd.corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
 NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 
@@ -77,10 +77,9 @@ def main() -> None:
         sys.exit(NO_DATA_ROOT)
 
     import torch
+    from cotpd.corpus.conll import read_conll
+    from cotpd.student.predict import StudentPredictor
     from transformers import AutoConfig, AutoModelForTokenClassification
-
-    from corpus.conll import read_conll
-    from student.predict import StudentPredictor
 
     torch.set_num_threads(args.threads)
     sentences = [s.tokens for s in read_conll(args.data_root / "twitter2017" / "test.txt").samples]

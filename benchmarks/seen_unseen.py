@@ -29,12 +29,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from corpus.conll import read_conll  # noqa: E402
-from corpus.errors import CotpdError  # noqa: E402
-from corpus.files import read_samples_jsonl  # noqa: E402
-from eval.paired import paired_difference  # noqa: E402
-from eval.seen_unseen import GROUPS, seen_surfaces, seen_unseen_scores  # noqa: E402
-from eval.study_table import mean_std  # noqa: E402
+from cotpd.corpus.conll import read_conll  # noqa: E402
+from cotpd.corpus.errors import CotpdError  # noqa: E402
+from cotpd.corpus.files import read_samples_jsonl  # noqa: E402
+from cotpd.eval.paired import paired_difference  # noqa: E402
+from cotpd.eval.seen_unseen import GROUPS, seen_surfaces, seen_unseen_scores  # noqa: E402
+from cotpd.eval.study_table import mean_std  # noqa: E402
 
 ALL = "all"
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+import cotpd.corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
 NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 
@@ -50,15 +50,14 @@ def main() -> None:
         sys.exit(NO_DATA_ROOT)
 
     import torch
-
-    from corpus.conll import read_conll
-    from corpus.context_files import attach_context, load_captions, load_knowledge_files
-    from student.config import StudentConfig
-    from student.data import EncodedDataset, ViewCollator
-    from student.labels import label_list
-    from student.model import StudentModel
-    from student.train import load_encoder
-    from student.views import ViewBuilder
+    from cotpd.corpus.conll import read_conll
+    from cotpd.corpus.context_files import attach_context, load_captions, load_knowledge_files
+    from cotpd.student.config import StudentConfig
+    from cotpd.student.data import EncodedDataset, ViewCollator
+    from cotpd.student.labels import label_list
+    from cotpd.student.model import StudentModel
+    from cotpd.student.train import load_encoder
+    from cotpd.student.views import ViewBuilder
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)

@@ -35,10 +35,10 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+import cotpd.corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
 NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
-from eval.paired import paired_difference  # noqa: E402
+from cotpd.eval.paired import paired_difference  # noqa: E402
 
 # (run id, variant, seed); the order puts the first comparison early.
 RUNS = [
@@ -111,14 +111,13 @@ def done_keys(results: Path) -> set[str]:
 def one_run(args: argparse.Namespace) -> None:
     """Train, score test and time predict for one run; print one JSON line."""
     import torch
+    from cotpd.corpus.conll import read_conll
+    from cotpd.corpus.context_files import attach_context, load_captions, load_knowledge_files
+    from cotpd.eval.metrics import mner_scores
+    from cotpd.pipeline.config import load_run_config
+    from cotpd.pipeline.sections import train as train_student
+    from cotpd.student.predict import StudentPredictor
     from transformers import AutoModelForTokenClassification
-
-    from corpus.conll import read_conll
-    from corpus.context_files import attach_context, load_captions, load_knowledge_files
-    from eval.metrics import mner_scores
-    from pipeline.config import load_run_config
-    from pipeline.sections import train as train_student
-    from student.predict import StudentPredictor
 
     torch.set_num_threads(args.threads)
     data = Path(args.data_root)

@@ -22,22 +22,22 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from corpus.records import Sample
-    from student.predict import StudentPredictor
+    from cotpd.corpus.records import Sample
+    from cotpd.student.predict import StudentPredictor
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-import corpus  # noqa: E402, F401  (the offline switches, before any model library)
+import cotpd.corpus  # noqa: E402, F401  (the offline switches, before any model library)
 
 NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 
 
 def score_views(run_dir: Path, data: Path) -> dict:
     """Test micro F1 of `run_dir/student/model` through every view it can read."""
-    from corpus.conll import read_conll
-    from corpus.context_files import attach_context, load_captions, load_knowledge_files
-    from eval.metrics import mner_scores
-    from student.predict import StudentPredictor
+    from cotpd.corpus.conll import read_conll
+    from cotpd.corpus.context_files import attach_context, load_captions, load_knowledge_files
+    from cotpd.eval.metrics import mner_scores
+    from cotpd.student.predict import StudentPredictor
 
     predictor = StudentPredictor.load(run_dir / "student" / "model", batch_size=64)
     test = read_conll(data / "twitter2017" / "test.txt").samples
@@ -81,9 +81,8 @@ def score_views(run_dir: Path, data: Path) -> dict:
 def mean_view_kl(predictor: StudentPredictor, samples: list[Sample], view: str) -> float:
     """Mean per-word KL(softmax(knowledge view) || softmax(`view`)) of one model."""
     import torch
-
-    from student.data import EncodedDataset
-    from student.losses import kl_from_logits
+    from cotpd.student.data import EncodedDataset
+    from cotpd.student.losses import kl_from_logits
 
     model = predictor.loaded.model
     dataset = EncodedDataset(samples, ["knowledge", view], predictor.builder, label_to_id=None)

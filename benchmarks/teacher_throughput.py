@@ -24,11 +24,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from corpus.records import MnerSample  # noqa: E402
-from teacher.backend import GenerationRequest, GenerationResult, SamplingParams  # noqa: E402
-from teacher.catalogue import load_catalogue  # noqa: E402
-from teacher.runner import Teacher, run_prompt  # noqa: E402
-from teacher.store import KnowledgeStore  # noqa: E402
+from cotpd.corpus.records import MnerSample  # noqa: E402
+from cotpd.teacher.backend import GenerationRequest, GenerationResult, SamplingParams  # noqa: E402
+from cotpd.teacher.catalogue import load_catalogue  # noqa: E402
+from cotpd.teacher.runner import Teacher, run_prompt  # noqa: E402
+from cotpd.teacher.store import KnowledgeStore  # noqa: E402
 
 TWEETS = ["RT @nba : Kawhi Leonard wins the fan vote", "Taylor Swift announces a tour in Paris",
           "Heading to London for the Wimbledon final", "Apple unveils the new iPhone in Cupertino",
@@ -47,9 +47,9 @@ def dataset_prompts(data_root: Path, count: int) -> list[GenerationRequest]:
     """The teach stage's own requests for the first Twitter-2017 test tweets: noun, sentence
     and multimodal (BLIP-2 captions from `<data_root>/captions/BLIP2_17.txt`) in turn, each
     with its catalogue stop strings and max_tokens."""
-    from corpus.context_files import attach_context, load_captions
-    from corpus.registry import get_dataset, read_split
-    from teacher.runner import build_request
+    from cotpd.corpus.context_files import attach_context, load_captions
+    from cotpd.corpus.registry import get_dataset, read_split
+    from cotpd.teacher.runner import build_request
 
     samples = read_split(get_dataset("twitter2017"), "test", data_root).samples
     attach_context(samples, load_captions(data_root / "captions" / "BLIP2_17.txt"), None)
@@ -74,9 +74,8 @@ def run_backend(backend, requests) -> tuple[list[GenerationResult], float]:
 
 
 def server_section(args: argparse.Namespace) -> list[str]:
+    from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
     from openai import AsyncOpenAI, OpenAI
-
-    from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
 
     requests = (dataset_prompts(args.data_root, args.prompts) if args.data_root
                 else prompts(args.prompts, args.max_tokens))
@@ -111,8 +110,8 @@ def server_section(args: argparse.Namespace) -> list[str]:
 
 
 def transformers_section(args: argparse.Namespace) -> list[str]:
-    from teacher.embedded import embedded_gemma_folder
-    from teacher.transformers_backend import TransformersBackend
+    from cotpd.teacher.embedded import embedded_gemma_folder
+    from cotpd.teacher.transformers_backend import TransformersBackend
 
     requests = prompts(args.local_prompts, args.max_tokens)
     folder = embedded_gemma_folder()

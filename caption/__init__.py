@@ -1,3 +1,3 @@
 """The caption stage: images -> one caption per image, with provenance."""
 
-import corpus  # noqa: F401  (sets the offline switches before any model library loads)
+import cotpd.corpus  # noqa: F401  (sets the offline switches before any model library loads)

@@ -9,13 +9,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Protocol
 
+from cotpd.caption.config import CaptionConfig
+from cotpd.caption.images import Outcome, find_image, open_rgb
+from cotpd.corpus.context_files import IMAGE_EXTENSIONS, load_captions, normalise_image_id
+from cotpd.corpus.errors import shorten
+from cotpd.corpus.fingerprint import sha256_file, weights_fingerprint
 from PIL import Image
-
-from caption.config import CaptionConfig
-from caption.images import Outcome, find_image, open_rgb
-from corpus.context_files import IMAGE_EXTENSIONS, load_captions, normalise_image_id
-from corpus.errors import shorten
-from corpus.fingerprint import sha256_file, weights_fingerprint
 
 
 class Captioner(Protocol):

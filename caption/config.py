@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from cotpd.corpus.schema import ModelPathMarker, StrictModel
 from pydantic import Field, model_validator
-
-from corpus.schema import ModelPathMarker, StrictModel
 
 # LAVIS 1.0.2's BLIP-2 caption models: name -> model types (its PRETRAINED_MODEL_CONFIG_DICT).
 LAVIS_MODEL_TYPES = {

@@ -7,9 +7,8 @@ import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
+from cotpd.corpus.context_files import IMAGE_EXTENSIONS, normalise_image_id
 from PIL import Image, ImageOps, UnidentifiedImageError
-
-from corpus.context_files import IMAGE_EXTENSIONS, normalise_image_id
 
 
 @dataclass(frozen=True)

@@ -8,13 +8,12 @@ import pickle
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from cotpd.caption.captioners import Blip2Captioner
+from cotpd.caption.config import CaptionConfig
+from cotpd.caption.lavis_files import check_lavis_files, lavis_fingerprint
+from cotpd.caption.lavis_local import local_lavis_model_type
+from cotpd.corpus.errors import CotpdError, shorten
 from PIL import Image, ImageFile
-
-from caption.captioners import Blip2Captioner
-from caption.config import CaptionConfig
-from caption.lavis_files import check_lavis_files, lavis_fingerprint
-from caption.lavis_local import local_lavis_model_type
-from corpus.errors import CotpdError, shorten
 
 
 class LavisCaptioner(Blip2Captioner):

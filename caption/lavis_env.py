@@ -1,6 +1,6 @@
 """The process boundary of the LAVIS captioner. LAVIS pins transformers <4.27, so the main
 environment cannot import it: there `cotpd caption` (backend lavis) runs the whole caption
-stage in the LAVIS environment as `python -m caption.lavis_worker REQUEST RESULT`, and only
+stage in the LAVIS environment as `python -m cotpd.caption.lavis_worker REQUEST RESULT`, and only
 the captions file and a JSON summary cross over. Importable without torch or lavis."""
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from caption.config import CaptionConfig, LavisConfig
-from caption.lavis_files import check_lavis_files
-from corpus.config import DataConfig
-from corpus.errors import CotpdError
+from cotpd.caption.config import CaptionConfig, LavisConfig
+from cotpd.caption.lavis_files import check_lavis_files
+from cotpd.corpus.config import DataConfig
+from cotpd.corpus.errors import CotpdError
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SETUP_HINT = ("build it with `bash scripts/setup.sh lavis`, or point caption.lavis.python at "
@@ -53,7 +53,8 @@ def caption_in_lavis_env(config: CaptionConfig, data: DataConfig, run_dir: Path,
     with tempfile.TemporaryDirectory(prefix="cotpd-lavis-") as folder:
         request_path, result_path = Path(folder) / "request.json", Path(folder) / "result.json"
         request_path.write_text(json.dumps(request), encoding="utf-8")
-        command = [str(python), "-m", "caption.lavis_worker", str(request_path), str(result_path)]
+        command = [str(python), "-m", "cotpd.caption.lavis_worker", str(request_path),
+                   str(result_path)]
         code = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, check=False).returncode
         if not result_path.is_file():
             raise CotpdError(f"the LAVIS caption worker ({python}) stopped with exit code {code} "

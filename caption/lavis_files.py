@@ -7,8 +7,8 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from caption.config import LavisConfig
-from corpus.errors import CotpdError
+from cotpd.caption.config import LavisConfig
+from cotpd.corpus.errors import CotpdError
 
 # What LAVIS 1.0.2 would download for each model type (from its model YAMLs and
 # create_eva_vit_g / create_clip_vit_L): BLIP-2 checkpoint, vision weights, LLM hub id.

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from caption.config import LavisConfig
-from caption.lavis_files import BERT_ID, LAVIS_DOWNLOADS, LavisFiles
+from cotpd.caption.config import LavisConfig
+from cotpd.caption.lavis_files import BERT_ID, LAVIS_DOWNLOADS, LavisFiles
 
 LLM_KEYS = {"blip2_opt": "opt_model", "blip2_t5": "t5_model"}
 

@@ -1,4 +1,4 @@
-"""The LAVIS environment's side of the caption stage: `python -m caption.lavis_worker
+"""The LAVIS environment's side of the caption stage: `python -m cotpd.caption.lavis_worker
 REQUEST.json RESULT.json` runs the stage there (started by caption.lavis_env) and writes its
 summary, or the error a user can act on, to RESULT.json."""
 
@@ -10,13 +10,13 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from caption.config import CaptionConfig
-from caption.lavis_env import SETUP_HINT, lavis_importable
-from caption.stage import caption_stage
-from corpus.config import DataConfig
-from corpus.errors import CotpdError
-from corpus.files import atomic_write_text
-from corpus.offline import set_offline_switches
+from cotpd.caption.config import CaptionConfig
+from cotpd.caption.lavis_env import SETUP_HINT, lavis_importable
+from cotpd.caption.stage import caption_stage
+from cotpd.corpus.config import DataConfig
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_write_text
+from cotpd.corpus.offline import set_offline_switches
 
 
 def _run(request: dict[str, Any]) -> dict[str, Any]:
@@ -30,7 +30,7 @@ def _run(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m caption.lavis_worker REQUEST.json RESULT.json`: the summary, or the error
+    """`python -m cotpd.caption.lavis_worker REQUEST.json RESULT.json`: the summary, or the error
     a user can act on, goes to RESULT.json."""
     request_path, result_path = (Path(a) for a in (sys.argv[1:] if argv is None else argv))
     set_offline_switches()  # before LAVIS imports transformers

@@ -13,17 +13,16 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from cotpd.caption.captioners import Blip2Captioner, Captioner, FileCaptioner
+from cotpd.caption.config import CaptionConfig
+from cotpd.corpus.config import DataConfig
+from cotpd.corpus.context_files import normalise_image_id
+from cotpd.corpus.embedded_models import resolve_model_path
+from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
+from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.registry import get_dataset
+from cotpd.corpus.run_files import RunFiles, read_caption_records
 from tqdm import tqdm
-
-from caption.captioners import Blip2Captioner, Captioner, FileCaptioner
-from caption.config import CaptionConfig
-from corpus.config import DataConfig
-from corpus.context_files import normalise_image_id
-from corpus.embedded_models import resolve_model_path
-from corpus.files import atomic_write_text, read_samples_jsonl
-from corpus.prepare import prepare_dataset
-from corpus.registry import get_dataset
-from corpus.run_files import RunFiles, read_caption_records
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +31,7 @@ def build_captioner(config: CaptionConfig, images_dir: Path) -> Captioner:
     if config.backend == "file":
         return FileCaptioner(Path(str(config.file)))
     if config.backend == "lavis":  # only where lavis imports: see caption_stage
-        from caption.lavis_captioner import LavisCaptioner
+        from cotpd.caption.lavis_captioner import LavisCaptioner
 
         return LavisCaptioner(config, images_dir)
     return Blip2Captioner(resolve_model_path(str(config.model), "caption.model"), config,
@@ -67,7 +66,7 @@ def caption_stage(config: CaptionConfig, data: DataConfig, run_dir: Path,
         return {"backend": "none", "written": False, "fingerprints": {},
                 "message": "caption.backend is none: no captions written"}
     if config.backend == "lavis" and captioner is None:
-        from caption.lavis_env import caption_in_lavis_env, lavis_importable
+        from cotpd.caption.lavis_env import caption_in_lavis_env, lavis_importable
 
         if not lavis_importable():  # the main environment: the stage runs in LAVIS's own
             return caption_in_lavis_env(config, data, run_dir, retry_failed)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from corpus.records import EntitySpan
+from cotpd.corpus.records import EntitySpan
 
 LABEL_PATTERN = re.compile(r"^(O|[BI]-[A-Za-z][A-Za-z0-9_.-]*)$")
 

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.registry import get_dataset
+from cotpd.corpus.schema import StrictModel
 from pydantic import Field, field_validator, model_validator
-
-from corpus.errors import CotpdError
-from corpus.registry import get_dataset
-from corpus.schema import StrictModel
 
 
 class DataConfig(StrictModel):

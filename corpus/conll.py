@@ -11,12 +11,12 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from corpus.bio import is_bio_label, label_type, orphan_inside_positions
-from corpus.errors import DataFormatError, shorten
-from corpus.files import atomic_write_bytes
-from corpus.fingerprint import sha256_bytes
-from corpus.records import MnerSample
-from corpus.text_file import decode_lines
+from cotpd.corpus.bio import is_bio_label, label_type, orphan_inside_positions
+from cotpd.corpus.errors import DataFormatError, shorten
+from cotpd.corpus.files import atomic_write_bytes
+from cotpd.corpus.fingerprint import sha256_bytes
+from cotpd.corpus.records import MnerSample
+from cotpd.corpus.text_file import decode_lines
 
 IMGID_PREFIX = "IMGID:"
 

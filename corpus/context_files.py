@@ -13,9 +13,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import DataFormatError, shorten
-from corpus.records import Sample
-from corpus.text_file import decode_lines
+from cotpd.corpus.errors import DataFormatError, shorten
+from cotpd.corpus.records import Sample
+from cotpd.corpus.text_file import decode_lines
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png")
 CAPTION_SEPARATOR = " :"

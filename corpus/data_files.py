@@ -10,11 +10,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.fingerprint import sha256_file
+from cotpd.corpus.schema import StrictModel
 from pydantic import Field
-
-from corpus.errors import CotpdError
-from corpus.fingerprint import sha256_file
-from corpus.schema import StrictModel
 
 Unit = Literal["sentences", "instances", "lines", "labels"]
 Status = Literal["ok", "missing", "different", "unrecorded"]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corpus.errors import CotpdError
-from corpus.registry import DatasetSpec, SplitName, load_registry
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.registry import DatasetSpec, SplitName, load_registry
 
 SPLIT_HINTS: dict[SplitName, tuple[str, ...]] = {
     "train": ("train",),

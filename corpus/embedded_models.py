@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from pathlib import Path
 
-from corpus.errors import CotpdError
+from cotpd.corpus.errors import CotpdError
 
 EMBEDDED_PREFIX = "embedded:"
 # name -> (package, how to install it)

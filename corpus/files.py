@@ -13,8 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
-from corpus.errors import DataFormatError
-from corpus.records import Sample, sample_from_dict
+from cotpd.corpus.errors import DataFormatError
+from cotpd.corpus.records import Sample, sample_from_dict
 
 # `.<name>.<pid>-<host>.<random>.tmp`: the writer is named, so a temporary whose writer died
 # (SIGKILL between creating and renaming it) can be told from one being written right now.

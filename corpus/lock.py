@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import CotpdError
+from cotpd.corpus.errors import CotpdError
 
 RUN_LOCK = ".cotpd.lock"
 
@@ -38,7 +38,7 @@ def _say(message: str) -> None:
 
 
 def _command() -> str:
-    """What the holder runs, as a user would type it (`python -m pipeline.cli` is cotpd)."""
+    """What the holder runs, as a user would type it (`python -m cotpd.pipeline.cli` is cotpd)."""
     argv = list(sys.argv) or ["python"]
     program = Path(argv[0])
     name = "cotpd" if program.parts[-2:] == ("pipeline", "cli.py") else program.name

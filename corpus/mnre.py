@@ -9,12 +9,12 @@ from collections.abc import Collection, Iterable
 from pathlib import Path
 from typing import Any
 
-from corpus.conll import LabelProblem, ReadResult
-from corpus.errors import DataFormatError, shorten
-from corpus.files import atomic_write_bytes
-from corpus.fingerprint import sha256_bytes
-from corpus.records import Mention, MreSample
-from corpus.text_file import decode_lines
+from cotpd.corpus.conll import LabelProblem, ReadResult
+from cotpd.corpus.errors import DataFormatError, shorten
+from cotpd.corpus.files import atomic_write_bytes
+from cotpd.corpus.fingerprint import sha256_bytes
+from cotpd.corpus.records import Mention, MreSample
+from cotpd.corpus.text_file import decode_lines
 
 KEYS = ("token", "h", "t", "img_id", "relation")
 EXAMPLE = "{'token': [...], 'h': {'name': str, 'pos': [start, end]}, 't': {...}, " \

@@ -12,7 +12,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import CotpdError
+from cotpd.corpus.errors import CotpdError
 
 # Any one of these makes a tokenizer; a bare vocab.json (BPE) also needs merges.txt.
 TOKENIZER_FILES = ("tokenizer.json", "vocab.txt", "vocab.json", "spiece.model",

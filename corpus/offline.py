@@ -1,7 +1,7 @@
 """The stack never reaches a model hub or a statistics server: these switches are set before
 any model library is imported. Every package of the project imports `corpus` first (its
 `__init__` calls `set_offline_switches`), and Python runs a package's `__init__` before any of
-its modules, so every entry point (the `cotpd` command, `python -m pipeline.cli`, the LAVIS
+its modules, so every entry point (the `cotpd` command, `python -m cotpd.pipeline.cli`, the LAVIS
 worker, the in-process vLLM engine, the benchmarks) has them before transformers,
 huggingface_hub, datasets or vLLM read them."""
 

@@ -10,11 +10,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-from corpus.bio import is_bio_label
-from corpus.conll import IMGID_PREFIX, read_conll
-from corpus.errors import CotpdError, DataFormatError, shorten
-from corpus.text_file import decode_lines
-from corpus.words import WordStyle, split_words
+from cotpd.corpus.bio import is_bio_label
+from cotpd.corpus.conll import IMGID_PREFIX, read_conll
+from cotpd.corpus.errors import CotpdError, DataFormatError, shorten
+from cotpd.corpus.text_file import decode_lines
+from cotpd.corpus.words import WordStyle, split_words
 
 InputFormat = Literal["text", "conll", "jsonl", "mnre"]
 INPUT_FORMATS: tuple[str, ...] = ("auto", "text", "conll", "jsonl", "mnre")

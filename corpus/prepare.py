@@ -8,16 +8,16 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from corpus.config import DataConfig
-from corpus.conll import ReadResult
-from corpus.errors import CotpdError
-from corpus.files import atomic_write_text, write_samples_jsonl
-from corpus.fingerprint import sha256_file
-from corpus.registry import SPLITS, get_dataset, read_split_file, split_path
-from corpus.run_files import RunFiles
-from corpus.stats import split_stats
-from corpus.subsets import drop_labels, labelled_count, split_labelled, transfer_set
-from corpus.unlabelled import read_unlabelled
+from cotpd.corpus.config import DataConfig
+from cotpd.corpus.conll import ReadResult
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_write_text, write_samples_jsonl
+from cotpd.corpus.fingerprint import sha256_file
+from cotpd.corpus.registry import SPLITS, get_dataset, read_split_file, split_path
+from cotpd.corpus.run_files import RunFiles
+from cotpd.corpus.stats import split_stats
+from cotpd.corpus.subsets import drop_labels, labelled_count, split_labelled, transfer_set
+from cotpd.corpus.unlabelled import read_unlabelled
 
 REPORT_NAME = "report.json"
 REQUIRED_SPLITS = ("train", "dev")

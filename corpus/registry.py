@@ -9,13 +9,12 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
+from cotpd.corpus.conll import ReadResult, read_conll
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.mnre import read_mnre
+from cotpd.corpus.records import Task
+from cotpd.corpus.schema import StrictModel
 from pydantic import Field
-
-from corpus.conll import ReadResult, read_conll
-from corpus.errors import CotpdError
-from corpus.mnre import read_mnre
-from corpus.records import Task
-from corpus.schema import StrictModel
 
 SplitName = Literal["train", "dev", "test"]
 SPLITS: tuple[SplitName, ...] = ("train", "dev", "test")

@@ -11,16 +11,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corpus.context_files import (
+from cotpd.corpus.context_files import (
     attach_context,
     load_captions,
     load_knowledge_files,
     normalise_image_id,
 )
-from corpus.errors import CotpdError, DataFormatError, shorten
-from corpus.files import read_samples_jsonl
-from corpus.lock import RUN_LOCK
-from corpus.records import Sample
+from cotpd.corpus.errors import CotpdError, DataFormatError, shorten
+from cotpd.corpus.files import read_samples_jsonl
+from cotpd.corpus.lock import RUN_LOCK
+from cotpd.corpus.records import Sample
 
 SUMMARY = "summary.json"
 

@@ -7,10 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-from corpus.bio import bio_spans
-from corpus.conll import ReadResult
-from corpus.records import MnerSample, MreSample
+from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.conll import ReadResult
+from cotpd.corpus.records import MnerSample, MreSample
 
 PERCENTILES = (50, 90, 95, 99)
 

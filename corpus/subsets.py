@@ -14,8 +14,8 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from corpus.records import MnerSample, Sample
-from corpus.unlabelled import sentence_key
+from cotpd.corpus.records import MnerSample, Sample
+from cotpd.corpus.unlabelled import sentence_key
 
 
 def labelled_count(total: int, fraction: float | None, count: int | None) -> int:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corpus.errors import DataFormatError
+from cotpd.corpus.errors import DataFormatError
 
 UTF8_BOM = b"\xef\xbb\xbf"
 

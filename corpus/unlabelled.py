@@ -11,9 +11,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from corpus.context_files import _json_object, _lines
-from corpus.errors import DataFormatError
-from corpus.records import MnerSample, SampleContext, sample_from_dict
+from cotpd.corpus.context_files import _json_object, _lines
+from cotpd.corpus.errors import DataFormatError
+from cotpd.corpus.records import MnerSample, SampleContext, sample_from_dict
 
 EXPECTED = ('one JSON object per line with "tokens" (a list of non-empty strings) and '
             'optional "knowledge", "caption", "id", "image_id" strings, or an MNER sample record')

@@ -10,9 +10,8 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from cotpd.corpus.records import MnerSample, MreSample
 from seqeval.metrics.sequence_labeling import get_entities
-
-from corpus.records import MnerSample, MreSample
 
 MISSED = "(missed)"
 SPURIOUS = "(spurious)"

@@ -8,8 +8,8 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from corpus.bio import bio_spans
-from corpus.records import MnerSample, MreSample
+from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.records import MnerSample, MreSample
 
 
 def gold_names(sample: MnerSample | MreSample) -> list[str]:

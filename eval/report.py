@@ -8,7 +8,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from corpus.records import MnerSample, MreSample
+from cotpd.corpus.records import MnerSample, MreSample
 
 
 def knowledge_statistics(samples: Sequence[MnerSample | MreSample],

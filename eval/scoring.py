@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from corpus.conll import read_conll
-from corpus.discover import sniff_format
-from corpus.errors import CotpdError
-from corpus.mnre import read_mnre
-from corpus.records import MnerSample, MreSample
-from eval.metrics import MnerScores, MreScores, mner_scores, mre_scores
+from cotpd.corpus.conll import read_conll
+from cotpd.corpus.discover import sniff_format
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.mnre import read_mnre
+from cotpd.corpus.records import MnerSample, MreSample
+from cotpd.eval.metrics import MnerScores, MreScores, mner_scores, mre_scores
 
 
 def score_files(gold_path: Path, pred_path: Path) -> MnerScores | MreScores:

@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from cotpd.eval.metrics import PRF, prf_from_counts
 from seqeval.metrics.sequence_labeling import get_entities
-
-from eval.metrics import PRF, prf_from_counts
 
 GROUPS = ("seen", "unseen")
 

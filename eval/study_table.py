@@ -6,7 +6,7 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from eval.paired import PairedDifference, paired_difference
+from cotpd.eval.paired import PairedDifference, paired_difference
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:

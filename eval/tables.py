@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from eval.metrics import PRF, MnerScores, MreScores
+from cotpd.eval.metrics import PRF, MnerScores, MreScores
 
 
 def format_scores_table(scores: MnerScores | MreScores) -> str:

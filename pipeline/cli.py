@@ -10,22 +10,21 @@ import os
 import sys
 
 import click
-
-from corpus.errors import CotpdError
-from corpus.offline import set_offline_switches
-from pipeline.cli_augment import augment
-from pipeline.cli_caption import caption
-from pipeline.cli_config import config_group
-from pipeline.cli_data import data
-from pipeline.cli_eval import eval_group
-from pipeline.cli_export import export
-from pipeline.cli_predict import predict
-from pipeline.cli_run import evaluate_command, run_command
-from pipeline.cli_student import train
-from pipeline.cli_study import study
-from pipeline.cli_teacher import store, teach
-from pipeline.doctor import doctor
-from pipeline.logs import configure_console
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.offline import set_offline_switches
+from cotpd.pipeline.cli_augment import augment
+from cotpd.pipeline.cli_caption import caption
+from cotpd.pipeline.cli_config import config_group
+from cotpd.pipeline.cli_data import data
+from cotpd.pipeline.cli_eval import eval_group
+from cotpd.pipeline.cli_export import export
+from cotpd.pipeline.cli_predict import predict
+from cotpd.pipeline.cli_run import evaluate_command, run_command
+from cotpd.pipeline.cli_student import train
+from cotpd.pipeline.cli_study import study
+from cotpd.pipeline.cli_teacher import store, teach
+from cotpd.pipeline.doctor import doctor
+from cotpd.pipeline.logs import configure_console
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
-from pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
-from pipeline.stages import run_stage
+from cotpd.pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
+from cotpd.pipeline.stages import run_stage
 
 
 @click.command()

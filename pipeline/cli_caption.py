@@ -5,11 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
-from caption.config import CaptionConfig
-from pipeline.cli_run import DATA_ROOT_HELP, use_data_root
-from pipeline.config import RunConfig, load_run_config
-from pipeline.stages import run_stage
+from cotpd.caption.config import CaptionConfig
+from cotpd.pipeline.cli_run import DATA_ROOT_HELP, use_data_root
+from cotpd.pipeline.config import RunConfig, load_run_config
+from cotpd.pipeline.stages import run_stage
 
 
 def load_caption_configs(path: Path, overrides: list[str]) -> tuple[RunConfig, CaptionConfig]:

@@ -17,7 +17,7 @@ def config_group() -> None:
 def explain(key: str | None, markdown: bool) -> None:
     """Every config key with its default and meaning, or one KEY (dotted, e.g.
     student.distill.alpha) with its type, default, constraints and meaning."""
-    from pipeline import config_reference as reference
+    from cotpd.pipeline import config_reference as reference
 
     if markdown and key:
         raise click.UsageError("--markdown prints the whole reference; give no KEY")

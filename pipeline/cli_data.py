@@ -6,13 +6,12 @@ import json
 from pathlib import Path
 
 import click
-
-from corpus.conll import ReadResult
-from corpus.discover import spec_for_file, spec_for_folder
-from corpus.errors import CotpdError
-from corpus.lock import run_dir_lock
-from corpus.prepare import prepare_dataset
-from corpus.registry import (
+from cotpd.corpus.conll import ReadResult
+from cotpd.corpus.discover import spec_for_file, spec_for_folder
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.lock import run_dir_lock
+from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.registry import (
     SPLITS,
     DatasetSpec,
     get_dataset,
@@ -20,9 +19,9 @@ from corpus.registry import (
     read_split,
     read_split_file,
 )
-from corpus.stats import SplitStats, format_stats, split_stats
-from pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
-from pipeline.rundir import write_provenance
+from cotpd.corpus.stats import SplitStats, format_stats, split_stats
+from cotpd.pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
+from cotpd.pipeline.rundir import write_provenance
 
 
 @click.group()
@@ -103,7 +102,7 @@ def verify_command(root: Path, datasets: tuple[str, ...]) -> None:
     """Check a data root against the recorded files (docs/data.md): each file present, with
     the expected sentence/instance count and sha256. Exits 1 when a file is missing or
     different."""
-    from corpus.data_files import verify_root
+    from cotpd.corpus.data_files import verify_root
 
     checks = verify_root(root, list(datasets) or None)
     if not checks:

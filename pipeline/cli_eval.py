@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import click
-
-from eval.scoring import score_files
-from eval.tables import format_scores_table
+from cotpd.eval.scoring import score_files
+from cotpd.eval.tables import format_scores_table
 
 
 @click.group("eval")

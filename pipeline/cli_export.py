@@ -25,7 +25,7 @@ def export(model_dir: Path, out: Path, trust_remote_code: bool) -> None:
 
     Students with a prompt generator, a CRF head or a caption/knowledge view cannot export;
     the error says why."""
-    from student.export import export_student
+    from cotpd.student.export import export_student
 
     result = export_student(model_dir, out, trust_remote_code=trust_remote_code)
     click.echo(f"exported {model_dir} -> {out} ({len(result.labels)} labels: "

@@ -7,19 +7,18 @@ from pathlib import Path
 from typing import Any
 
 import click
-
-from corpus.conll import write_conll
-from corpus.errors import CotpdError
-from corpus.mnre import read_mnre, write_mnre
-from corpus.predict_inputs import (
+from cotpd.corpus.conll import write_conll
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.mnre import read_mnre, write_mnre
+from cotpd.corpus.predict_inputs import (
     INPUT_FORMATS,
     InputItem,
     detect_format,
     read_input,
     sort_out,
 )
-from corpus.records import MnerSample
-from corpus.words import WORD_STYLES, split_words
+from cotpd.corpus.records import MnerSample
+from cotpd.corpus.words import WORD_STYLES, split_words
 
 HELP = """Entities (or relations) from the text alone, as JSON lines on stdout or in --output.
 
@@ -68,7 +67,7 @@ def predict(model_dir: Path, texts: tuple[str, ...], input_path: Path | None,
             input_format: str, output: Path | None, output_format: str, word_style: str,
             stride: int | None, skip_bad: bool, batch_size: int,
             trust_remote_code: bool) -> None:
-    from student.predict import StudentPredictor
+    from cotpd.student.predict import StudentPredictor
 
     if not texts and input_path is None:
         raise CotpdError("give --text SENTENCE or --input FILE")
@@ -118,7 +117,7 @@ def _output_kind(output: Path, declared: str) -> str:
 
 def _write_entities(items: list[InputItem], samples: list[MnerSample], predicted: list,
                     output: Path | None, output_format: str) -> None:
-    from student.predict import entities_json
+    from cotpd.student.predict import entities_json
 
     records = [{"id": item.id, **entities_json(item.words, tags)}
                for item, tags in zip(items, predicted, strict=True)]
@@ -138,8 +137,8 @@ def _write_entities(items: list[InputItem], samples: list[MnerSample], predicted
 
 def _print_scores(input_path: Path, pairs: list[tuple[list[str], list[str]]]) -> None:
     """Scores against the input's own labels (every sentence read from it has them)."""
-    from eval.metrics import mner_scores
-    from eval.tables import format_scores_table
+    from cotpd.eval.metrics import mner_scores
+    from cotpd.eval.tables import format_scores_table
 
     scores = mner_scores([gold for gold, _ in pairs], [tags for _, tags in pairs])
     click.echo(f"scores against the labels in {input_path} ({len(pairs)} sentences):\n"

@@ -6,9 +6,8 @@ import os
 from pathlib import Path
 
 import click
-
-from pipeline.config import RunConfig, load_run_config
-from pipeline.stages import run_stage, run_stages
+from cotpd.pipeline.config import RunConfig, load_run_config
+from cotpd.pipeline.stages import run_stage, run_stages
 
 DATA_ROOT_HELP = "Folder holding one folder per dataset (else data.data_root, $COTPD_DATA_ROOT)."
 

@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
-from corpus.errors import CotpdError
-from pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
-from pipeline.stages import run_stage
+from cotpd.corpus.errors import CotpdError
+from cotpd.pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
+from cotpd.pipeline.stages import run_stage
 
 
 @click.command()

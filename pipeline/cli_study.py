@@ -5,8 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-
-from pipeline.cli_run import DATA_ROOT_HELP, use_data_root
+from cotpd.pipeline.cli_run import DATA_ROOT_HELP, use_data_root
 
 
 @click.command("study")
@@ -41,8 +40,8 @@ def study(study_file: Path, overrides: tuple[str, ...], data_root: Path | None,
 
     On a Slurm cluster, --slurm runs each cell as a job of its own (an array), then the
     table: `cotpd study STUDY --slurm --sbatch '--partition=gpu --gpus-per-node=1'`."""
-    from pipeline.config import ConfigError
-    from pipeline.study import (
+    from cotpd.pipeline.config import ConfigError
+    from cotpd.pipeline.study import (
         cell_config,
         cell_id,
         cells,
@@ -72,7 +71,7 @@ def study(study_file: Path, overrides: tuple[str, ...], data_root: Path | None,
         run_cell(spec, cell_index, extra, echo=click.echo)
         return
     if slurm:
-        from pipeline.study_slurm import pending_cells, submit_study
+        from cotpd.pipeline.study_slurm import pending_cells, submit_study
 
         indices = pending_cells(spec, extra, chosen, wanted)
         if not indices:

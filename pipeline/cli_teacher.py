@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import click
-
-from pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
-from pipeline.stages import run_stage
+from cotpd.pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
+from cotpd.pipeline.stages import run_stage
 
 
 @click.command()
@@ -34,7 +33,7 @@ def store() -> None:
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def store_summary(path: Path) -> None:
     """Answered, truncated and failed rows, tokens and latency per teacher and prompt."""
-    from teacher.store import KnowledgeStore
+    from cotpd.teacher.store import KnowledgeStore
 
     with KnowledgeStore(path) as knowledge_store:
         for row in knowledge_store.summary():
@@ -47,7 +46,7 @@ def store_summary(path: Path) -> None:
 @click.option("--teacher", help="Only this teacher (name or fingerprint).")
 def store_export(path: Path, out: Path, teacher: str | None) -> None:
     """Every row as JSON lines."""
-    from teacher.store import KnowledgeStore
+    from cotpd.teacher.store import KnowledgeStore
 
     with KnowledgeStore(path) as knowledge_store:
         count = knowledge_store.export_jsonl(out, teacher=teacher)

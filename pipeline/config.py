@@ -15,15 +15,14 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from cotpd.augment.config import AugmentConfig
+from cotpd.caption.config import CaptionConfig
+from cotpd.corpus.config import DataConfig
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.schema import StrictModel
+from cotpd.student.config import StudentConfig
+from cotpd.teacher.config import TeacherConfig
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
-
-from augment.config import AugmentConfig
-from caption.config import CaptionConfig
-from corpus.config import DataConfig
-from corpus.errors import CotpdError
-from corpus.schema import StrictModel
-from student.config import StudentConfig
-from teacher.config import TeacherConfig
 
 
 class ConfigError(CotpdError):

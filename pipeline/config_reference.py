@@ -12,15 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+from cotpd.corpus.data_files import PublishedData
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.registry import DatasetSpec
+from cotpd.pipeline.config import RunConfig
+from cotpd.pipeline.study import StudySpec
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
-
-from corpus.data_files import PublishedData
-from corpus.errors import CotpdError
-from corpus.registry import DatasetSpec
-from pipeline.config import RunConfig
-from pipeline.study import StudySpec
 
 # What each file's keys are, in the order the reference shows them.
 ROOTS: tuple[tuple[str, type[BaseModel], str], ...] = (

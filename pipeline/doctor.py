@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import click
-
-from corpus.embedded_models import resolve_model_path
-from corpus.errors import CotpdError
-from corpus.offline import OFFLINE_SWITCHES, set_offline_switches
-from corpus.registry import SPLITS, get_dataset, split_path
-from corpus.schema import model_paths
-from pipeline.config import load_run_config
+from cotpd.corpus.embedded_models import resolve_model_path
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.offline import OFFLINE_SWITCHES, set_offline_switches
+from cotpd.corpus.registry import SPLITS, get_dataset, split_path
+from cotpd.corpus.schema import model_paths
+from cotpd.pipeline.config import load_run_config
 
 
 @dataclass(frozen=True)

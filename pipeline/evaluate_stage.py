@@ -15,29 +15,29 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corpus.conll import write_conll
-from corpus.errors import CotpdError
-from corpus.files import atomic_write_text, read_samples_jsonl
-from corpus.fingerprint import sha256_file
-from corpus.mnre import write_mnre
-from corpus.prepare import prepare_dataset
-from corpus.registry import get_dataset
-from corpus.run_files import RunFiles, attach_run_context
-from corpus.schema import config_to_yaml
-from eval.error_analysis import (
+from cotpd.corpus.conll import write_conll
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
+from cotpd.corpus.fingerprint import sha256_file
+from cotpd.corpus.mnre import write_mnre
+from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.registry import get_dataset
+from cotpd.corpus.run_files import RunFiles, attach_run_context
+from cotpd.corpus.schema import config_to_yaml
+from cotpd.eval.error_analysis import (
     entity_type_confusion,
     relation_confusion,
     worst_mner_errors,
     worst_mre_errors,
 )
-from eval.metrics import mner_scores, mre_scores
-from eval.plots import bar_chart
-from eval.report import knowledge_statistics, render_report
-from eval.seen_unseen import seen_surfaces, seen_unseen_scores
-from pipeline.rundir import git_commit
+from cotpd.eval.metrics import mner_scores, mre_scores
+from cotpd.eval.plots import bar_chart
+from cotpd.eval.report import knowledge_statistics, render_report
+from cotpd.eval.seen_unseen import seen_surfaces, seen_unseen_scores
+from cotpd.pipeline.rundir import git_commit
 
 if TYPE_CHECKING:
-    from pipeline.config import RunConfig
+    from cotpd.pipeline.config import RunConfig
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def _store_totals(teach: dict[str, Any]) -> dict[str, Any] | None:
     store_path = Path(teach.get("store") or "")
     if not store_path.is_file() or not teach.get("fingerprint"):
         return None
-    from teacher.store import KnowledgeStore
+    from cotpd.teacher.store import KnowledgeStore
 
     with KnowledgeStore(store_path) as store:
         rows = store.summary(teach["fingerprint"])
@@ -112,7 +112,7 @@ def _seen_unseen(data_dir: Path, splits: dict[str, list], predictions: dict[str,
 
 def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> dict[str, Any]:
     """Predict, score and report; returns the metrics (also `<run>/metrics.json`)."""
-    from student.predict import StudentPredictor
+    from cotpd.student.predict import StudentPredictor
 
     began = time.perf_counter()
     files = RunFiles(run_dir)

@@ -20,7 +20,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 # The project's packages: their loggers pass everything on, the handlers choose what shows.
-PACKAGES = ("pipeline", "corpus", "caption", "teacher", "augment", "student", "eval")
+PACKAGES = ("cotpd",)  # every project logger sits under it
 FILE_ONLY = "cotpd_file_only"  # a record's attribute: already on the console, log it only
 FILE_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 

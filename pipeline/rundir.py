@@ -11,11 +11,10 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from cotpd.corpus.files import atomic_write_text
+from cotpd.corpus.run_files import RunFiles
+from cotpd.corpus.schema import config_to_yaml
 from pydantic import BaseModel
-
-from corpus.files import atomic_write_text
-from corpus.run_files import RunFiles
-from corpus.schema import config_to_yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

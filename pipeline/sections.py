@@ -7,19 +7,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from caption.config import CaptionConfig
-from corpus.errors import CotpdError
-from corpus.schema import config_to_yaml
-from pipeline.config import RunConfig
-from teacher.config import TeacherConfig
+from cotpd.caption.config import CaptionConfig
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.schema import config_to_yaml
+from cotpd.pipeline.config import RunConfig
+from cotpd.teacher.config import TeacherConfig
 
 if TYPE_CHECKING:
-    from student.train import TrainResult
-    from teacher.runner import Teacher
+    from cotpd.student.train import TrainResult
+    from cotpd.teacher.runner import Teacher
 
 
 def caption(run_config: RunConfig, run_dir: Path, retry_failed: bool = False) -> dict[str, Any]:
-    from caption.stage import caption_stage
+    from cotpd.caption.stage import caption_stage
 
     return caption_stage(run_config.caption or CaptionConfig(), run_config.data, run_dir,
                          retry_failed=retry_failed)
@@ -27,7 +27,7 @@ def caption(run_config: RunConfig, run_dir: Path, retry_failed: bool = False) ->
 
 def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
           teacher: Teacher | None = None) -> dict[str, Any]:
-    from teacher.stage import teach as teach_stage
+    from cotpd.teacher.stage import teach as teach_stage
 
     student = run_config.student  # the knowledge budget is counted in its tokens
     return teach_stage(run_config.teacher or TeacherConfig(), run_config.data, run_dir,
@@ -38,14 +38,14 @@ def teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
 
 def augment(run_config: RunConfig, run_dir: Path,
             teacher: Teacher | None = None) -> dict[str, Any]:
-    from augment.stage import augment_run
+    from cotpd.augment.stage import augment_run
 
     return augment_run(run_config.augment, run_config.teacher or TeacherConfig(),
                        run_config.data, run_dir, teacher=teacher)
 
 
 def train(run_config: RunConfig, run_dir: Path) -> TrainResult:
-    from student.train import train_student
+    from cotpd.student.train import train_student
 
     if run_config.student is None:
         raise CotpdError("the config has no 'student' section; add one (see "

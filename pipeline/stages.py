@@ -24,18 +24,17 @@ from pathlib import Path
 from typing import Any
 
 import click
-
-from corpus.errors import CotpdError
-from corpus.files import atomic_write_text
-from corpus.fingerprint import sha256_file
-from corpus.lock import run_dir_lock
-from corpus.run_files import RunFiles
-from corpus.schema import config_to_yaml
-from pipeline import sections, summaries
-from pipeline.config import RunConfig
-from pipeline.logs import FILE_ONLY, log_to_file
-from pipeline.rundir import write_provenance
-from pipeline.summaries import Summary
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_write_text
+from cotpd.corpus.fingerprint import sha256_file
+from cotpd.corpus.lock import run_dir_lock
+from cotpd.corpus.run_files import RunFiles
+from cotpd.corpus.schema import config_to_yaml
+from cotpd.pipeline import sections, summaries
+from cotpd.pipeline.config import RunConfig
+from cotpd.pipeline.logs import FILE_ONLY, log_to_file
+from cotpd.pipeline.rundir import write_provenance
+from cotpd.pipeline.summaries import Summary
 
 logger = logging.getLogger(__name__)
 
@@ -130,7 +129,7 @@ def _train(run_config: RunConfig, run_dir: Path, keep_current_student: bool = Fa
 
 
 def _evaluate(run_config: RunConfig, run_dir: Path, **_: Any) -> Outcome:
-    from pipeline.evaluate_stage import evaluate_run
+    from cotpd.pipeline.evaluate_stage import evaluate_run
 
     metrics = evaluate_run(run_config, run_dir)
     return Outcome(metrics, summaries.evaluate_summary(metrics, run_dir),

@@ -19,17 +19,15 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import Field
-
-from corpus.errors import CotpdError
-from corpus.files import atomic_write_text, read_samples_jsonl
-from corpus.records import Sample
-from corpus.run_files import RunFiles
-from corpus.schema import StrictModel, config_to_yaml
-from eval.knowledge_quality import knowledge_quality
-from eval.plots import bar_chart
-from eval.study_table import aggregate, format_markdown, format_paired, paired_against
-from pipeline.config import (
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
+from cotpd.corpus.records import Sample
+from cotpd.corpus.run_files import RunFiles
+from cotpd.corpus.schema import StrictModel, config_to_yaml
+from cotpd.eval.knowledge_quality import knowledge_quality
+from cotpd.eval.plots import bar_chart
+from cotpd.eval.study_table import aggregate, format_markdown, format_paired, paired_against
+from cotpd.pipeline.config import (
     ConfigError,
     RunConfig,
     apply_overrides,
@@ -37,7 +35,8 @@ from pipeline.config import (
     load_yaml_with_base,
     validate,
 )
-from pipeline.stages import STAGES, run_stages
+from cotpd.pipeline.stages import STAGES, run_stages
+from pydantic import Field
 
 
 class CellOverride(StrictModel):
@@ -208,8 +207,8 @@ def finished_metrics(run_config: RunConfig) -> dict[str, Any] | None:
 
 def _cell_quality(run_config: RunConfig) -> dict[str, Any] | None:
     """Knowledge quality of the cell's teacher on the cell's data (all prepared splits)."""
-    from corpus.context_files import attach_context, load_knowledge_files
-    from teacher.store import KnowledgeStore
+    from cotpd.corpus.context_files import attach_context, load_knowledge_files
+    from cotpd.teacher.store import KnowledgeStore
 
     run_dir = run_config.run.directory
     files = RunFiles(run_dir)

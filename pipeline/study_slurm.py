@@ -14,9 +14,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from corpus.errors import CotpdError
-from corpus.lock import STORE_WAIT_ENV
-from pipeline.study import StudySpec, cell_config, cells, finished_metrics, selected
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.lock import STORE_WAIT_ENV
+from cotpd.pipeline.study import StudySpec, cell_config, cells, finished_metrics, selected
 
 
 def pending_cells(spec: StudySpec, extra: list[str], where: dict[str, set[str]],
@@ -45,7 +45,7 @@ def submit_study(study_file: Path, spec: StudySpec, indices: list[int], options:
     table job cannot be submitted, the array is cancelled."""
     logs = (spec.directory / "slurm").resolve()
     logs.mkdir(parents=True, exist_ok=True)
-    command = [sys.executable, "-m", "pipeline.cli", "study", str(study_file.resolve()),
+    command = [sys.executable, "-m", "cotpd.pipeline.cli", "study", str(study_file.resolve()),
                *options]
     # Cells sharing a knowledge store take turns at it (the later ones reuse its answers)
     # rather than fail on its lock; the job's time limit bounds the wait.

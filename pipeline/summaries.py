@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corpus.run_files import RunFiles
+from cotpd.corpus.run_files import RunFiles
 
 if TYPE_CHECKING:
-    from student.train import TrainResult
+    from cotpd.student.train import TrainResult
 
 
 @dataclass

@@ -39,7 +39,7 @@ name=${2:-gemma3-270m}
 embedded=0
 if [ -z "$model" ]; then
   py=.venv/bin/python; [ -x "$py" ] || py=python
-  model=$("$py" -c 'from teacher.embedded import embedded_gemma_folder; print(embedded_gemma_folder())')
+  model=$("$py" -c 'from cotpd.teacher.embedded import embedded_gemma_folder; print(embedded_gemma_folder())')
   embedded=1
 fi
 # One GPU when this machine has one (no tensor parallelism here), else vLLM-CPU.

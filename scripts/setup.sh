@@ -89,7 +89,7 @@ fi
 stamp="$venv/.cotpd-install-stamp"
 want=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)-$extras
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] &&
-   "$venv/bin/python" -c 'import pipeline.cli, torch' 2>/dev/null; then
+   "$venv/bin/python" -c 'import cotpd.pipeline.cli, torch' 2>/dev/null; then
   echo "setup.sh: $venv is up to date"
   exit 0
 fi

@@ -1,3 +1,3 @@
 """Student models: knowledge view, prompt view and conditional prompt distillation."""
 
-import corpus  # noqa: F401  (sets the offline switches before any model library loads)
+import cotpd.corpus  # noqa: F401  (sets the offline switches before any model library loads)

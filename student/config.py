@@ -5,10 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from cotpd.corpus.schema import ModelPathMarker, StrictModel
+from cotpd.student.training_args import check_extra_keys
 from pydantic import ConfigDict, Field, model_validator
-
-from corpus.schema import ModelPathMarker, StrictModel
-from student.training_args import check_extra_keys
 
 Variant = Literal["text", "caption", "cot", "mv", "upd", "prefix", "cpd", "two_stage",
                   "two_stage_prompt"]

@@ -7,18 +7,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.utils.data import Dataset
-
-from corpus.records import MnerSample, Sample
-from student.config import View
-from student.subwords import (
+from cotpd.corpus.records import MnerSample, Sample
+from cotpd.student.config import View
+from cotpd.student.subwords import (
     SubwordLabels,
     continuation_ids,
     spread_labels,
     spread_teacher,
     spread_view,
 )
-from student.views import EncodedView, ViewBuilder
+from cotpd.student.views import EncodedView, ViewBuilder
+from torch.utils.data import Dataset
 
 
 class EncodedDataset(Dataset):

@@ -17,15 +17,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.records import MnerSample
+from cotpd.student.data import EncodedDataset, ViewCollator
+from cotpd.student.heads import TokenHead
+from cotpd.student.saving import LoadedStudent, load_student
+from cotpd.student.views import ViewBuilder
 from torch import nn
 from transformers import AutoModelForTokenClassification, PreTrainedModel
-
-from corpus.errors import CotpdError
-from corpus.records import MnerSample
-from student.data import EncodedDataset, ViewCollator
-from student.heads import TokenHead
-from student.saving import LoadedStudent, load_student
-from student.views import ViewBuilder
 
 # Probe sentences for the equivalence check: tweet-like words, case, digits and symbols.
 PROBES = [

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import torch
+from cotpd.student.crf import LinearChainCRF
 from torch import nn
-
-from student.crf import LinearChainCRF
 
 
 class TokenHead(nn.Module):

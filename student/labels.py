@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from corpus.bio import label_type
-from corpus.records import MnerSample, MreSample, Sample
+from cotpd.corpus.bio import label_type
+from cotpd.corpus.records import MnerSample, MreSample, Sample
 
 
 def label_list(task: str, registered: Sequence[str] | None, train: Sequence[Sample]) -> list[str]:

@@ -12,15 +12,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import torch
+from cotpd.corpus.records import Task
+from cotpd.student import losses
+from cotpd.student.config import StudentConfig, View
+from cotpd.student.crf import LinearChainCRF
+from cotpd.student.heads import RelationHead, TokenHead
+from cotpd.student.prompts import PrefixPrompt, build_prompt
 from torch import nn
 from transformers import PreTrainedModel
-
-from corpus.records import Task
-from student import losses
-from student.config import StudentConfig, View
-from student.crf import LinearChainCRF
-from student.heads import RelationHead, TokenHead
-from student.prompts import PrefixPrompt, build_prompt
 
 
 class StudentModel(nn.Module):

@@ -13,15 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import torch
-
-from corpus.bio import bio_spans
-from corpus.predict_inputs import BadInput, BadInputError, word_problem
-from corpus.records import MnerSample, MreSample, Sample
-from corpus.words import WordStyle, split_words
-from student.data import EncodedDataset, ViewCollator
-from student.saving import LoadedStudent, load_student
-from student.views import ViewBuilder
-from student.windows import default_overlap, plan_windows
+from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.predict_inputs import BadInput, BadInputError, word_problem
+from cotpd.corpus.records import MnerSample, MreSample, Sample
+from cotpd.corpus.words import WordStyle, split_words
+from cotpd.student.data import EncodedDataset, ViewCollator
+from cotpd.student.saving import LoadedStudent, load_student
+from cotpd.student.views import ViewBuilder
+from cotpd.student.windows import default_overlap, plan_windows
 
 
 @dataclass

@@ -13,9 +13,8 @@ The model inserts p right after the first ([CLS]) token, or right after each row
 from __future__ import annotations
 
 import torch
+from cotpd.student.config import PromptConfig, PromptKind
 from torch import nn
-
-from student.config import PromptConfig, PromptKind
 
 
 class ConditionalPrompt(nn.Module):

@@ -14,15 +14,19 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_write_text
+from cotpd.corpus.model_folder import (
+    embedding_rows,
+    load_tokenizer,
+    read_json_file,
+    refuse_remote_code,
+)
+from cotpd.corpus.records import Task
+from cotpd.student.config import StudentConfig
+from cotpd.student.model import StudentModel
 from safetensors.torch import load_file, save_file
 from transformers import AutoConfig, AutoModel, PreTrainedTokenizerBase
-
-from corpus.errors import CotpdError
-from corpus.files import atomic_write_text
-from corpus.model_folder import embedding_rows, load_tokenizer, read_json_file, refuse_remote_code
-from corpus.records import Task
-from student.config import StudentConfig
-from student.model import StudentModel
 
 FORMAT_VERSION = 1
 

@@ -15,8 +15,7 @@ from dataclasses import replace
 from typing import Literal
 
 import numpy as np
-
-from student.views import EncodedView
+from cotpd.student.views import EncodedView
 
 SubwordLabels = Literal["first", "all"]
 IGNORE = -100

@@ -19,17 +19,16 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_write_bytes
+from cotpd.corpus.fingerprint import sha256_bytes, sha256_file
+from cotpd.corpus.records import Sample
+from cotpd.student.data import EncodedDataset, ViewCollator
+from cotpd.student.heads import TokenHead
+from cotpd.student.saving import LoadedStudent, load_student
+from cotpd.student.views import ViewBuilder
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save
-
-from corpus.errors import CotpdError
-from corpus.files import atomic_write_bytes
-from corpus.fingerprint import sha256_bytes, sha256_file
-from corpus.records import Sample
-from student.data import EncodedDataset, ViewCollator
-from student.heads import TokenHead
-from student.saving import LoadedStudent, load_student
-from student.views import ViewBuilder
 
 CACHE_VERSION = 1
 

@@ -12,6 +12,36 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from cotpd.corpus.config import DataConfig
+from cotpd.corpus.embedded_models import resolve_model_path
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
+from cotpd.corpus.fingerprint import sha256_bytes
+from cotpd.corpus.model_folder import check_model_folder
+from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.records import Sample
+from cotpd.corpus.registry import get_dataset
+from cotpd.corpus.run_files import RunFiles, attach_run_context, read_augmented
+from cotpd.corpus.schema import config_to_yaml
+from cotpd.corpus.unlabelled import read_unlabelled
+from cotpd.student.config import StudentConfig
+from cotpd.student.data import EncodedDataset, ViewCollator
+from cotpd.student.labels import label_list
+from cotpd.student.model import StudentModel
+from cotpd.student.saving import save_student
+from cotpd.student.teacher_scores import (
+    TeacherScores,
+    cached_scores,
+    load_teacher,
+    score,
+    teacher_scores,
+)
+from cotpd.student.trainer import (
+    DistillationTrainer,
+    last_complete_checkpoint,
+    make_compute_metrics,
+)
+from cotpd.student.views import MARKERS, ViewBuilder
 from transformers import (
     AutoModel,
     EarlyStoppingCallback,
@@ -20,37 +50,6 @@ from transformers import (
     set_seed,
 )
 from transformers.utils import logging as hf_logging
-
-from corpus.config import DataConfig
-from corpus.embedded_models import resolve_model_path
-from corpus.errors import CotpdError
-from corpus.files import atomic_write_text, read_samples_jsonl
-from corpus.fingerprint import sha256_bytes
-from corpus.model_folder import check_model_folder
-from corpus.prepare import prepare_dataset
-from corpus.records import Sample
-from corpus.registry import get_dataset
-from corpus.run_files import RunFiles, attach_run_context, read_augmented
-from corpus.schema import config_to_yaml
-from corpus.unlabelled import read_unlabelled
-from student.config import StudentConfig
-from student.data import EncodedDataset, ViewCollator
-from student.labels import label_list
-from student.model import StudentModel
-from student.saving import save_student
-from student.teacher_scores import (
-    TeacherScores,
-    cached_scores,
-    load_teacher,
-    score,
-    teacher_scores,
-)
-from student.trainer import (
-    DistillationTrainer,
-    last_complete_checkpoint,
-    make_compute_metrics,
-)
-from student.views import MARKERS, ViewBuilder
 
 logger = logging.getLogger(__name__)
 

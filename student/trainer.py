@@ -14,16 +14,15 @@ from typing import Any
 
 import numpy as np
 import torch
+from cotpd.corpus.errors import CotpdError, shorten
+from cotpd.corpus.records import MnerSample, Sample
+from cotpd.eval.metrics import mner_scores, mre_scores
+from cotpd.student.config import View
+from cotpd.student.data import EncodedDataset
 from torch import nn
 from torch.utils.data import SequentialSampler
 from transformers import EvalPrediction, Trainer
 from transformers.trainer_pt_utils import LengthGroupedSampler
-
-from corpus.errors import CotpdError, shorten
-from corpus.records import MnerSample, Sample
-from eval.metrics import mner_scores, mre_scores
-from student.config import View
-from student.data import EncodedDataset
 
 LOSS_PARTS = ("nll", "kl", "prompt_nll", "hidden")
 logger = logging.getLogger(__name__)

@@ -15,10 +15,9 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from cotpd.corpus.records import MnerSample, MreSample, Sample
+from cotpd.student.config import View, ViewConfig
 from transformers import PreTrainedTokenizerBase
-
-from corpus.records import MnerSample, MreSample, Sample
-from student.config import View, ViewConfig
 
 MARKERS = ("<h>", "</h>", "<t>", "</t>")
 

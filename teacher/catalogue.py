@@ -15,9 +15,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
+from cotpd.corpus.errors import CotpdError
 from llama_index.core import PromptTemplate
-
-from corpus.errors import CotpdError
 
 DEFAULT_CATALOGUE = Path(__file__).parent / "prompts" / "default.yaml"
 Style = Literal["completion", "chat"]

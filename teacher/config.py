@@ -5,12 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from cotpd.corpus.embedded_models import resolve_model_path
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.schema import ModelPathMarker, StrictModel
+from cotpd.teacher.registry import backend_names, unknown_backend_message
 from pydantic import Field, field_validator
-
-from corpus.embedded_models import resolve_model_path
-from corpus.errors import CotpdError
-from corpus.schema import ModelPathMarker, StrictModel
-from teacher.registry import backend_names, unknown_backend_message
 
 EXPLAIN_PROMPTS = ("noun", "sentence", "multimodal")
 

@@ -11,7 +11,7 @@ import os
 import shutil
 from pathlib import Path
 
-from corpus.errors import CotpdError
+from cotpd.corpus.errors import CotpdError
 
 CACHE_ENV = "COTPD_CACHE"
 MODEL_NAME = "gemma3-270m"

@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-from teacher.backend import SamplingParams
-from teacher.config import TeacherConfig
-from teacher.embedded import embedded_gemma_folder
-from teacher.registry import register_backend
-from teacher.transformers_backend import TransformersBackend
+from cotpd.teacher.backend import SamplingParams
+from cotpd.teacher.config import TeacherConfig
+from cotpd.teacher.embedded import embedded_gemma_folder
+from cotpd.teacher.registry import register_backend
+from cotpd.teacher.transformers_backend import TransformersBackend
 
 
 @register_backend("embedded")

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from teacher.backend import SamplingParams
-from teacher.config import TeacherConfig
-from teacher.registry import backend_class
-from teacher.runner import Teacher, teacher_fingerprint
+from cotpd.teacher.backend import SamplingParams
+from cotpd.teacher.config import TeacherConfig
+from cotpd.teacher.registry import backend_class
+from cotpd.teacher.runner import Teacher, teacher_fingerprint
 
 
 def sampling_params(config: TeacherConfig) -> SamplingParams:

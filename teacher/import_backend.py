@@ -8,14 +8,14 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
-from corpus.context_files import load_knowledge_files, normalise_image_id
-from corpus.errors import CotpdError
-from corpus.fingerprint import sha256_file
-from corpus.records import Sample
-from teacher.backend import GenerationResult, SamplingParams
-from teacher.config import TeacherConfig
-from teacher.registry import register_backend
-from teacher.store import KnowledgeStore
+from cotpd.corpus.context_files import load_knowledge_files, normalise_image_id
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.fingerprint import sha256_file
+from cotpd.corpus.records import Sample
+from cotpd.teacher.backend import GenerationResult, SamplingParams
+from cotpd.teacher.config import TeacherConfig
+from cotpd.teacher.registry import register_backend
+from cotpd.teacher.store import KnowledgeStore
 
 IMPORTED_PROMPT = "imported"
 IMPORTED_VERSION = "1"

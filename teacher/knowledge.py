@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 
-from corpus.records import Sample
+from cotpd.corpus.records import Sample
 
 SECTION_TITLES = {"noun": "Words", "sentence": "Background", "multimodal": "Image",
                   "imported": "Knowledge"}

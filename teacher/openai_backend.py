@@ -29,15 +29,19 @@ from typing import Any
 
 import httpx
 import openai
+from cotpd.teacher.backend import (
+    GenerationRequest,
+    GenerationResult,
+    ResultCallback,
+    SamplingParams,
+)
+from cotpd.teacher.config import TeacherConfig, served_model_name
+from cotpd.teacher.registry import register_backend
+from cotpd.teacher.server_check import require_server
 from llama_index.core.base.llms.types import ChatMessage, ContentBlock, ImageBlock, TextBlock
 from llama_index.llms.openai_like import OpenAILike
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_base, wait_random_exponential
-
-from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
-from teacher.config import TeacherConfig, served_model_name
-from teacher.registry import register_backend
-from teacher.server_check import require_server
 
 RETRIED_STATUS = frozenset({408, 429})  # and every 5xx
 CONTEXT_PATTERN = re.compile(

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from corpus.errors import CotpdError
-from teacher.backend import SamplingParams, TeacherBackend
+from cotpd.corpus.errors import CotpdError
+from cotpd.teacher.backend import SamplingParams, TeacherBackend
 
 MODULE_SUFFIX = "_backend"
-_PACKAGE = "teacher"
+_PACKAGE = "cotpd.teacher"
 
 
 class BackendClass(Protocol):

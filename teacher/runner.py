@@ -13,12 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cotpd.corpus.records import Sample
+from cotpd.teacher.backend import GenerationRequest, GenerationResult, TeacherBackend
+from cotpd.teacher.catalogue import CatalogPrompt, Style
+from cotpd.teacher.store import TRUNCATED_REASON, KnowledgeStore, StoredRow
 from tqdm import tqdm
-
-from corpus.records import Sample
-from teacher.backend import GenerationRequest, GenerationResult, TeacherBackend
-from teacher.catalogue import CatalogPrompt, Style
-from teacher.store import TRUNCATED_REASON, KnowledgeStore, StoredRow
 
 logger = logging.getLogger(__name__)
 

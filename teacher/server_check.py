@@ -8,8 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import httpx
-
-from corpus.errors import CotpdError
+from cotpd.corpus.errors import CotpdError
 
 START_HINT = ("start one with `bash scripts/serve_teacher.sh` "
               "(or scripts/slurm/serve_teacher.sbatch)")

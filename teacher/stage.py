@@ -8,23 +8,23 @@ import time
 from pathlib import Path
 from typing import Any
 
-from corpus.config import DataConfig
-from corpus.context_files import attach_context
-from corpus.files import atomic_write_text, read_samples_jsonl
-from corpus.lock import store_lock
-from corpus.prepare import prepare_dataset
-from corpus.registry import get_dataset
-from corpus.run_files import RunFiles, read_captions
-from teacher.catalogue import load_catalogue
-from teacher.config import TeacherConfig
-from teacher.import_backend import (
+from cotpd.corpus.config import DataConfig
+from cotpd.corpus.context_files import attach_context
+from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
+from cotpd.corpus.lock import store_lock
+from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.registry import get_dataset
+from cotpd.corpus.run_files import RunFiles, read_captions
+from cotpd.teacher.catalogue import load_catalogue
+from cotpd.teacher.config import TeacherConfig
+from cotpd.teacher.import_backend import (
     IMPORTED_PROMPT,
     IMPORTED_VERSION,
     import_fingerprint_parts,
     import_knowledge,
 )
-from teacher.knowledge import assemble_knowledge
-from teacher.runner import (
+from cotpd.teacher.knowledge import assemble_knowledge
+from cotpd.teacher.runner import (
     PromptCounts,
     Teacher,
     run_prompt,
@@ -32,7 +32,7 @@ from teacher.runner import (
     summarize_counts,
     teacher_fingerprint,
 )
-from teacher.store import KnowledgeStore
+from cotpd.teacher.store import KnowledgeStore
 
 
 def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: bool = False,
@@ -68,7 +68,7 @@ def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: 
             images = spec.directory_under(data.data_root) / (spec.images or "images")
             catalogue = load_catalogue(config.prompt_files)  # a bad prompt file fails first
             if teacher is None:
-                from teacher.factory import build_teacher
+                from cotpd.teacher.factory import build_teacher
 
                 teacher = build_teacher(config, images_dir=images)
             fingerprint = teacher.fingerprint
@@ -120,8 +120,8 @@ def _token_tools(encoder: str | None, trust_remote_code: bool):
     if encoder is None:
         return (lambda text: len(text.split()),
                 lambda text, n: " ".join(text.split()[:n]))
-    from corpus.embedded_models import resolve_model_path
-    from corpus.model_folder import load_tokenizer
+    from cotpd.corpus.embedded_models import resolve_model_path
+    from cotpd.corpus.model_folder import load_tokenizer
 
     path = resolve_model_path(encoder, "student.encoder")
     tokenizer = load_tokenizer(path, trust_remote_code, None, "student.encoder")

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import CotpdError
-from corpus.files import atomic_writer
-from teacher.backend import GenerationResult
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_writer
+from cotpd.teacher.backend import GenerationResult
 
 SCHEMA_VERSION = 1
 

@@ -13,14 +13,18 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from cotpd.corpus.fingerprint import weights_fingerprint
+from cotpd.corpus.model_folder import check_model_folder
+from cotpd.teacher.backend import (
+    GenerationRequest,
+    GenerationResult,
+    ResultCallback,
+    SamplingParams,
+)
+from cotpd.teacher.config import TeacherConfig, model_folder
+from cotpd.teacher.greedy_decoding import greedy_generate
+from cotpd.teacher.registry import register_backend
 from transformers import AutoModelForCausalLM
-
-from corpus.fingerprint import weights_fingerprint
-from corpus.model_folder import check_model_folder
-from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
-from teacher.config import TeacherConfig, model_folder
-from teacher.greedy_decoding import greedy_generate
-from teacher.registry import register_backend
 
 
 @register_backend("transformers")

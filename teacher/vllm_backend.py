@@ -10,11 +10,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from corpus.errors import CotpdError
-from corpus.fingerprint import weights_fingerprint
-from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
-from teacher.config import TeacherConfig, model_folder
-from teacher.registry import register_backend
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.fingerprint import weights_fingerprint
+from cotpd.teacher.backend import (
+    GenerationRequest,
+    GenerationResult,
+    ResultCallback,
+    SamplingParams,
+)
+from cotpd.teacher.config import TeacherConfig, model_folder
+from cotpd.teacher.registry import register_backend
 
 
 @register_backend("vllm")

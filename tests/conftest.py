@@ -11,9 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-from corpus.registry import SPLITS, get_dataset, read_split
-from pipeline.cli import main
+from cotpd.corpus.registry import SPLITS, get_dataset, read_split
+from cotpd.pipeline.cli import main
 
 REPO = Path(__file__).resolve().parent.parent
 # Taken out of the environment so that the rest of the suite runs as it would without it: a

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from cotpd.corpus.records import Task
+from cotpd.student.config import StudentConfig
+from cotpd.student.labels import label_list
+from cotpd.student.model import StudentModel
+from cotpd.student.saving import save_student
 from transformers import AutoTokenizer, BertConfig, BertModel
-
-from corpus.records import Task
-from student.config import StudentConfig
-from student.labels import label_list
-from student.model import StudentModel
-from student.saving import save_student
 
 DEMO_LABELS = label_list("mner", ["PER", "LOC", "ORG", "MISC"], [])
 

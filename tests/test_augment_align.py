@@ -1,8 +1,8 @@
 """Re-alignment of gold entities in crafted rewrites (augment.align)."""
 
-from augment.align import locate, realign_mner, realign_mre
-from augment.tokens import tokenize
-from corpus.records import Mention, MnerSample, MreSample
+from cotpd.augment.align import locate, realign_mner, realign_mre
+from cotpd.augment.tokens import tokenize
+from cotpd.corpus.records import Mention, MnerSample, MreSample
 
 
 def words(text: str) -> list[str]:

@@ -4,10 +4,9 @@ error when the augmented file is missing."""
 from pathlib import Path
 
 import pytest
-
-from corpus.errors import CotpdError
-from corpus.run_files import read_augmented
-from pipeline.config import ConfigError, load_run_config
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.run_files import read_augmented
+from cotpd.pipeline.config import ConfigError, load_run_config
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "configs" / "demo_mner.yaml"
@@ -52,7 +51,7 @@ def test_training_with_an_augment_section_needs_the_augmented_file(tmp_path: Pat
 
 
 def test_an_augment_section_with_nothing_to_do_is_an_error(tmp_path: Path) -> None:
-    from augment.stage import augment_run
+    from cotpd.augment.stage import augment_run
 
     config = load_run_config(DEMO, [f"run.output_dir={tmp_path}", "augment.seed=1"])
     with pytest.raises(CotpdError, match="every type is 0"):

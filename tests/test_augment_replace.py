@@ -3,16 +3,15 @@ the type and the not-the-same-name rules (augment.entity)."""
 
 from collections import Counter
 
+from cotpd.augment.config import AugmentConfig, AugmentTimes
+from cotpd.augment.counts import TypeCounts
+from cotpd.augment.entity import candidates
+from cotpd.augment.pools import name_key, parse_name_list, training_names
+from cotpd.augment.replace import replace_mner, replace_mre
+from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.records import EntitySpan, Mention, MnerSample, MreSample
 from hypothesis import given
 from hypothesis import strategies as st
-
-from augment.config import AugmentConfig, AugmentTimes
-from augment.counts import TypeCounts
-from augment.entity import candidates
-from augment.pools import name_key, parse_name_list, training_names
-from augment.replace import replace_mner, replace_mre
-from corpus.bio import bio_spans
-from corpus.records import EntitySpan, Mention, MnerSample, MreSample
 
 
 def words(text: str) -> list[str]:

@@ -7,12 +7,12 @@ import zlib
 from collections.abc import Sequence
 from pathlib import Path
 
-from corpus.files import read_samples_jsonl
-from corpus.run_files import RunFiles
-from pipeline.config import load_run_config
-from pipeline.sections import augment as augment_run
-from teacher.backend import GenerationRequest, GenerationResult, ResultCallback
-from teacher.runner import Teacher, teacher_fingerprint
+from cotpd.corpus.files import read_samples_jsonl
+from cotpd.corpus.run_files import RunFiles
+from cotpd.pipeline.config import load_run_config
+from cotpd.pipeline.sections import augment as augment_run
+from cotpd.teacher.backend import GenerationRequest, GenerationResult, ResultCallback
+from cotpd.teacher.runner import Teacher, teacher_fingerprint
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "configs" / "demo_mner.yaml"

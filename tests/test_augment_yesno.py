@@ -1,10 +1,9 @@
 """The factual check's yes/no parser on messy answers (augment.yesno)."""
 
 import pytest
+from cotpd.augment.yesno import parse_yes_no
 from hypothesis import given
 from hypothesis import strategies as st
-
-from augment.yesno import parse_yes_no
 
 
 @pytest.mark.parametrize("text", ["yes", "Yes.", " YES!!", "**Yes**", "yes, it is possible",

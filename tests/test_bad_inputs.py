@@ -35,10 +35,10 @@ def test_bad_input_gives_one_clear_message(name: str, cotpd) -> None:
 
 def test_the_installed_command_exits_2_without_traceback_and_debug_shows_it() -> None:
     bad = str(BAD / "conll_token_line_without_tab.txt")
-    plain = subprocess.run([sys.executable, "-m", "pipeline.cli", "data", "stats", bad],
+    plain = subprocess.run([sys.executable, "-m", "cotpd.pipeline.cli", "data", "stats", bad],
                            capture_output=True, text=True, timeout=120)
     assert plain.returncode == 2
     assert "Traceback" not in plain.stderr and ":3:" in plain.stderr
-    debug = subprocess.run([sys.executable, "-m", "pipeline.cli", "--debug", "data", "stats",
+    debug = subprocess.run([sys.executable, "-m", "cotpd.pipeline.cli", "--debug", "data", "stats",
                             bad], capture_output=True, text=True, timeout=120)
     assert debug.returncode != 0 and "Traceback" in debug.stderr

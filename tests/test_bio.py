@@ -1,8 +1,7 @@
+from cotpd.corpus.bio import bio_spans, is_bio_label, orphan_inside_positions
 from hypothesis import given
 from hypothesis import strategies as st
 from seqeval.metrics.sequence_labeling import get_entities
-
-from corpus.bio import bio_spans, is_bio_label, orphan_inside_positions
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-MISC", "I-MISC"]
 

@@ -10,18 +10,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cotpd.caption import captioners, images, stage
+from cotpd.caption.captioners import FileCaptioner
+from cotpd.caption.config import CaptionConfig
+from cotpd.caption.stage import caption_stage
+from cotpd.corpus.context_files import load_captions
+from cotpd.corpus.errors import DataFormatError
+from cotpd.corpus.registry import get_dataset, read_split
+from cotpd.corpus.run_files import RunFiles, ok_captions
+from cotpd.pipeline.cli_caption import caption, load_caption_configs
+from cotpd.pipeline.config import ConfigError, RunConfig
 from PIL import Image
-
-from caption import captioners, images, stage
-from caption.captioners import FileCaptioner
-from caption.config import CaptionConfig
-from caption.stage import caption_stage
-from corpus.context_files import load_captions
-from corpus.errors import DataFormatError
-from corpus.registry import get_dataset, read_split
-from corpus.run_files import RunFiles, ok_captions
-from pipeline.cli_caption import caption, load_caption_configs
-from pipeline.config import ConfigError, RunConfig
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_IMAGES = 150

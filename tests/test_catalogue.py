@@ -2,9 +2,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from corpus.errors import CotpdError
-from teacher.catalogue import load_catalogue
+from cotpd.corpus.errors import CotpdError
+from cotpd.teacher.catalogue import load_catalogue
 
 PAPER_PROMPTS = ["noun", "sentence", "multimodal", "style", "entity_check", "image",
                  "summarize", "entity_list"]

@@ -2,9 +2,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from corpus.schema import config_to_yaml
-from pipeline.config import (
+from cotpd.corpus.schema import config_to_yaml
+from cotpd.pipeline.config import (
     ConfigError,
     apply_overrides,
     load_run_config,
@@ -115,7 +114,7 @@ def test_every_shipped_config_validates(path: Path, cluster_env) -> None:
 
 @pytest.mark.parametrize("path", sorted((REPO / "studies").glob("*.yaml")), ids=lambda p: p.name)
 def test_every_shipped_study_cell_validates(path: Path, cluster_env) -> None:
-    from pipeline.study import cell_config, cells, load_study
+    from cotpd.pipeline.study import cell_config, cells, load_study
 
     spec = load_study(path)
     grid = cells(spec)
@@ -125,7 +124,7 @@ def test_every_shipped_study_cell_validates(path: Path, cluster_env) -> None:
 
 
 def test_a_study_cell_names_the_cot_cell_of_its_own_seed_as_teacher(cluster_env) -> None:
-    from pipeline.study import cell_config, cell_id, cells, load_study
+    from cotpd.pipeline.study import cell_config, cell_id, cells, load_study
 
     spec = load_study(REPO / "studies" / "ablation_distill.yaml")
     checked = 0
@@ -141,7 +140,7 @@ def test_a_study_cell_names_the_cot_cell_of_its_own_seed_as_teacher(cluster_env)
 
 def test_a_study_leaves_out_excluded_cells_and_sets_cell_overrides(tmp_path: Path,
                                                                     cluster_env) -> None:
-    from pipeline.study import cell_config, cells, load_study
+    from cotpd.pipeline.study import cell_config, cells, load_study
 
     spec = load_study(REPO / "studies" / "teacher_swap_cpu.yaml")
     variants = {(cell["student"], cell["teacher"]): cell_config(spec, cell, seed).student.variant
@@ -182,7 +181,7 @@ def test_unset_variable_stops_only_the_stages_that_read_its_key(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """Training never asks the teacher, so the server URL may be unset for it; teach and a
     full run still name the key and the variable before any stage starts."""
-    from pipeline.stages import STAGE_READS
+    from cotpd.pipeline.stages import STAGE_READS
 
     monkeypatch.setenv("COTPD_MODELS", "/models")
     monkeypatch.setenv("COTPD_TEACHER", "/models/qwen")

@@ -4,10 +4,9 @@ explain` prints keys from the models, and docs/configs.md is what the models gen
 import ast
 from pathlib import Path
 
+from cotpd.corpus.schema import StrictModel
+from cotpd.pipeline import config_reference as reference
 from pydantic import Field
-
-from corpus.schema import StrictModel
-from pipeline import config_reference as reference
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("pipeline", "corpus", "caption", "teacher", "augment", "student", "eval")
@@ -40,7 +39,8 @@ def test_every_config_model_in_the_source_is_in_the_reference() -> None:
                         for base in node.bases):
                     declared.add(f"{package}.{path.stem}.{node.name}")
     declared.discard("corpus.schema.StrictModel")  # the base class, no fields
-    covered = {f"{m.__module__}.{m.__name__}" for m in reference.documented_models()}
+    covered = {f"{m.__module__.removeprefix('cotpd.')}.{m.__name__}"
+               for m in reference.documented_models()}
     assert declared and declared <= covered, sorted(declared - covered)
 
 

@@ -1,9 +1,8 @@
 from pathlib import Path
 
 import pytest
-
-from corpus.conll import format_conll, read_conll
-from corpus.errors import DataFormatError
+from cotpd.corpus.conll import format_conll, read_conll
+from cotpd.corpus.errors import DataFormatError
 
 TEXT = (
     "IMGID:17_06_1\nRT\tO\n@fan\tO\n:\tO\nKawhi\tB-PER\nLeonard\tI-PER\nin\tO\nToronto\tB-LOC\n\n"

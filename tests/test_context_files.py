@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-
-from corpus.conll import read_conll
-from corpus.context_files import (
+from cotpd.corpus.conll import read_conll
+from cotpd.corpus.context_files import (
     AttachReport,
     KnowledgeRecord,
     attach_context,
@@ -17,8 +16,8 @@ from corpus.context_files import (
     load_knowledge_files,
     normalise_image_id,
 )
-from corpus.errors import DataFormatError
-from corpus.records import Mention, MnerSample, MreSample
+from cotpd.corpus.errors import DataFormatError
+from cotpd.corpus.records import Mention, MnerSample, MreSample
 
 
 def write(path: Path, text: str) -> Path:

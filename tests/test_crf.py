@@ -7,10 +7,9 @@ import itertools
 
 import pytest
 import torch
+from cotpd.student.crf import LinearChainCRF
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from student.crf import LinearChainCRF
 
 C = 3
 

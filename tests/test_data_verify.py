@@ -4,10 +4,9 @@ published file (corpus/data_files.yaml)."""
 from pathlib import Path
 
 import pytest
-
-from corpus.data_files import ExpectedFile, PublishedData, published_data, verify_root
-from corpus.fingerprint import sha256_file
-from corpus.registry import load_registry
+from cotpd.corpus.data_files import ExpectedFile, PublishedData, published_data, verify_root
+from cotpd.corpus.fingerprint import sha256_file
+from cotpd.corpus.registry import load_registry
 
 SENTENCE = "IMGID:1\nRT\tO\n@\tO\nkatie\tB-PER\n\n"
 

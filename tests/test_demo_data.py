@@ -1,9 +1,8 @@
 """The bundled demo sets meet what the embedded default needs."""
 
+from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.registry import SPLITS, get_dataset, read_split
 from PIL import Image
-
-from corpus.bio import bio_spans
-from corpus.registry import SPLITS, get_dataset, read_split
 
 
 def test_demo_mner_sizes_types_and_images() -> None:

@@ -12,10 +12,9 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from corpus.registry import get_dataset, read_split
-from eval.metrics import mner_scores
-from student.predict import StudentPredictor
+from cotpd.corpus.registry import get_dataset, read_split
+from cotpd.eval.metrics import mner_scores
+from cotpd.student.predict import StudentPredictor
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -29,7 +28,7 @@ def free_port() -> int:
 def train_command(tmp_path: Path, encoder: Path, context: tuple[Path, Path],
                   *extra: str) -> list[str]:
     captions, knowledge = context
-    return ["-m", "pipeline.cli", "train", str(REPO / "configs" / "demo_mner.yaml"),
+    return ["-m", "cotpd.pipeline.cli", "train", str(REPO / "configs" / "demo_mner.yaml"),
             "--set", f"run.output_dir={tmp_path}", "--set", f"student.encoder={encoder}",
             "--set", f"student.context.captions={captions}",
             "--set", f"student.context.knowledge=[{knowledge}]",

@@ -1,9 +1,8 @@
 from pathlib import Path
 from typing import Annotated
 
+from cotpd.corpus.schema import ModelPathMarker, StrictModel, model_paths
 from pydantic import Field
-
-from corpus.schema import ModelPathMarker, StrictModel, model_paths
 
 REPO = Path(__file__).resolve().parent.parent
 

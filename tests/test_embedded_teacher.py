@@ -4,13 +4,13 @@ cached folder in seconds."""
 
 from pathlib import Path
 
-from corpus.records import MnerSample
-from teacher.backend import SamplingParams
-from teacher.catalogue import load_catalogue
-from teacher.embedded import embedded_gemma_folder
-from teacher.runner import Teacher, run_prompt, teacher_fingerprint
-from teacher.store import KnowledgeStore
-from teacher.transformers_backend import TransformersBackend
+from cotpd.corpus.records import MnerSample
+from cotpd.teacher.backend import SamplingParams
+from cotpd.teacher.catalogue import load_catalogue
+from cotpd.teacher.embedded import embedded_gemma_folder
+from cotpd.teacher.runner import Teacher, run_prompt, teacher_fingerprint
+from cotpd.teacher.store import KnowledgeStore
+from cotpd.teacher.transformers_backend import TransformersBackend
 
 
 def test_embedded_teacher_explains_a_few_samples(tmp_path: Path) -> None:

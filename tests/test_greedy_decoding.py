@@ -5,8 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from teacher.greedy_decoding import greedy_generate
+from cotpd.teacher.greedy_decoding import greedy_generate
 
 PROMPTS = ["taylor swift announces a tour in paris tonight with friends",
            "snow storm", "apple unveils the new phone in cupertino", "hello"]

@@ -11,6 +11,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("corpus", "caption", "teacher", "augment", "student", "eval", "pipeline")
+NAMESPACE = "cotpd."  # every project import goes through it; module names here drop it
 # What each package may import besides itself; pipeline composes everything.
 ALLOWED = {
     "corpus": set(),
@@ -34,18 +35,20 @@ def project_modules() -> dict[str, Path]:
 
 
 def imported_modules(source: str, modules: set[str]) -> set[str]:
-    """Every project module the source imports, wherever the import statement stands;
-    `from package import module` counts as the module."""
+    """Every project module the source imports (written `cotpd.<module>`), wherever the
+    import statement stands; `from package import module` counts as the module."""
     found = set()
     for node in ast.walk(ast.parse(source)):
         if isinstance(node, ast.Import):
             names = [alias.name for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            names = [f"{node.module}.{alias.name}" if f"{node.module}.{alias.name}" in modules
-                     else node.module for alias in node.names]
+            module = f"{node.module}.".removeprefix(NAMESPACE).rstrip(".")
+            names = [f"{module}.{alias.name}".lstrip(".") if f"{module}.{alias.name}".lstrip(".")
+                     in modules else module for alias in node.names]
         else:
             continue
         for name in names:
+            name = f"{name}.".removeprefix(NAMESPACE).rstrip(".")
             while name and name not in modules:  # `import a.b.c` of a package a.b
                 name = name.rpartition(".")[0]
             if name:
@@ -103,8 +106,8 @@ def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
 def test_the_parser_sees_lazy_and_type_checking_imports() -> None:
     modules = {"pipeline.config", "pipeline", "teacher.stage", "teacher", "corpus.files"}
     source = ("from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n"
-              "    from pipeline.config import RunConfig\n"
-              "def f():\n    import teacher.stage\n    from corpus import files\n")
+              "    from cotpd.pipeline.config import RunConfig\n"
+              "def f():\n    import cotpd.teacher.stage\n    from cotpd.corpus import files\n")
     assert imported_modules(source, modules) == {"pipeline.config", "teacher.stage",
                                                  "corpus.files"}
     assert cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
@@ -127,3 +130,28 @@ def test_no_stage_imports_the_orchestrator(package: str) -> None:
 
 def test_there_is_no_import_circle() -> None:
     assert cycles(import_graph()) == []
+
+
+def bare_imports(source: str) -> list[str]:
+    """Imports of a stage package by its bare name (`import corpus`): outside the source tree
+    that name is whatever other distribution owns it."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module]
+        else:
+            continue
+        found += [name for name in names if name.split(".")[0] in PACKAGES]
+    return found
+
+
+def test_every_project_import_goes_through_the_namespace() -> None:
+    assert bare_imports("import corpus\nfrom cotpd.eval import metrics\nfrom eval.x import y\n"
+                        ) == ["corpus", "eval.x"]
+    sources = [path for folder in (*PACKAGES, "cotpd", "tests", "benchmarks")
+               for path in sorted((REPO / folder).rglob("*.py"))]
+    bare = [f"{path.relative_to(REPO)}: {name}" for path in sources
+            for name in bare_imports(path.read_text(encoding="utf-8"))]
+    assert bare == []

@@ -3,11 +3,10 @@
 
 from collections import Counter
 
+from cotpd.corpus.records import MnerSample
+from cotpd.teacher.knowledge import assemble_knowledge, drop_repeated_lines
 from hypothesis import given
 from hypothesis import strategies as st
-
-from corpus.records import MnerSample
-from teacher.knowledge import assemble_knowledge, drop_repeated_lines
 
 LINES = st.lists(st.sampled_from(["- Mets: a team.", "- NYC: a city.", " - NYC:  a city. ",
                                   "", "Background: again", "x"]), max_size=12)

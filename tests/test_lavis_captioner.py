@@ -14,16 +14,15 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from cotpd.caption.config import LAVIS_FILE_KEYS, CaptionConfig, LavisConfig
+from cotpd.caption.lavis_files import LavisFileMissing, check_lavis_files
+from cotpd.caption.stage import caption_stage
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.registry import get_dataset
+from cotpd.pipeline.cli_caption import caption, load_caption_configs
+from cotpd.pipeline.config import ConfigError, RunConfig
 from pydantic import ValidationError
 from test_captioning import EXPECTED, lines_by_id, write_dataset
-
-from caption.config import LAVIS_FILE_KEYS, CaptionConfig, LavisConfig
-from caption.lavis_files import LavisFileMissing, check_lavis_files
-from caption.stage import caption_stage
-from corpus.errors import CotpdError
-from corpus.registry import get_dataset
-from pipeline.cli_caption import caption, load_caption_configs
-from pipeline.config import ConfigError, RunConfig
 
 REPO = Path(__file__).resolve().parent.parent
 LAVIS_PYTHON = REPO / ".venv-lavis" / "bin" / "python"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from corpus.run_files import RunFiles
-from pipeline.logs import ConsoleHandler, configure_console
+from cotpd.corpus.run_files import RunFiles
+from cotpd.pipeline.logs import ConsoleHandler, configure_console
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = str(REPO / "configs" / "demo_mner.yaml")
@@ -29,10 +29,10 @@ def test_the_log_file_holds_the_stage_messages_at_every_level(tmp_path: Path, co
     assert STATUS in result.out and SUMMARY in result.out and DEBUG not in result.out
     log = RunFiles(tmp_path / "demo_mner").log("caption").read_text(encoding="utf-8")
     lines = log.splitlines()
-    assert any(" INFO pipeline.stages: [caption] started" in line for line in lines)
-    assert any(f" INFO caption.stage: {STATUS}0 already captioned, 150 to caption" in line
+    assert any(" INFO cotpd.pipeline.stages: [caption] started" in line for line in lines)
+    assert any(f" INFO cotpd.caption.stage: {STATUS}0 already captioned, 150 to caption" in line
                for line in lines)
-    assert any(f" DEBUG pipeline.stages: {DEBUG}" in line for line in lines)
+    assert any(f" DEBUG cotpd.pipeline.stages: {DEBUG}" in line for line in lines)
     assert any(SUMMARY in line for line in lines)
     assert any("[caption] done in " in line for line in lines)
     again = caption(cotpd, tmp_path)  # a re-run adds to the log
@@ -60,13 +60,13 @@ def test_a_failed_stage_is_in_its_log_and_one_line_on_stderr(tmp_path: Path, cot
     assert result.exit_code == 2
     assert result.err.startswith("error: ") and result.err.count("\n") == 1
     log = RunFiles(tmp_path / "demo_mner").log("evaluate").read_text()
-    assert " ERROR pipeline.stages: [evaluate] failed: " in log and "no trained student" in log
+    assert " ERROR cotpd.pipeline.stages: [evaluate] failed: " in log and "no trained student" in log
 
 
 def test_warnings_go_to_stderr_and_info_to_stdout(capsys) -> None:
     configure_console()
-    logging.getLogger("teacher.test").info("an info line")
-    logging.getLogger("teacher.test").warning("a warning line")
+    logging.getLogger("cotpd.teacher.test").info("an info line")
+    logging.getLogger("cotpd.teacher.test").warning("a warning line")
     captured = capsys.readouterr()
     assert captured.out == "an info line\n" and captured.err == "a warning line\n"
     configure_console()  # configured again (each command does): still one console handler

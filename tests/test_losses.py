@@ -8,10 +8,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from hypothesis import given, settings
-from hypothesis import strategies as st
-
-from student.losses import (
+from cotpd.student.losses import (
     DistillLossParts,
     distillation_loss,
     hidden_mse,
@@ -20,6 +17,8 @@ from student.losses import (
     masked_nll,
     sequence_nll,
 )
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 FAST = settings(max_examples=30, deadline=None)
 

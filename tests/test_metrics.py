@@ -6,13 +6,12 @@ import math
 import warnings
 
 import pytest
+from cotpd.eval.metrics import PRF, MnerScores, MreScores, mner_scores, mre_scores
+from cotpd.eval.tables import format_scores_table
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from seqeval.metrics import f1_score, precision_score, recall_score
 from seqeval.metrics.sequence_labeling import get_entities, precision_recall_fscore_support
-
-from eval.metrics import PRF, MnerScores, MreScores, mner_scores, mre_scores
-from eval.tables import format_scores_table
 
 try:  # tests/ as a package (rootdir on sys.path) or as a plain directory (pytest prepends it)
     from tests.conlleval_reference import chunks, reference_prf

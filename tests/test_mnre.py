@@ -1,10 +1,9 @@
 from pathlib import Path
 
 import pytest
-
-from corpus.errors import DataFormatError
-from corpus.mnre import format_mnre, read_mnre
-from corpus.registry import get_dataset
+from cotpd.corpus.errors import DataFormatError
+from cotpd.corpus.mnre import format_mnre, read_mnre
+from cotpd.corpus.registry import get_dataset
 
 LINES = [
     "{'token': ['RT', '@x', ':', 'Messi', 'joins', 'Inter', 'Miami'], 'h': {'name': 'Messi', "

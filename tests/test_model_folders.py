@@ -146,10 +146,9 @@ def test_loading_the_encoder_warns_only_about_weights_that_matter(
     that lacks an encoder weight is a warning naming it: that weight starts random."""
     import logging
 
+    from cotpd.student.config import StudentConfig
+    from cotpd.student.train import load_encoder
     from safetensors.torch import load_file, save_file
-
-    from student.config import StudentConfig
-    from student.train import load_encoder
 
     with caplog.at_level(logging.DEBUG):
         load_encoder(StudentConfig(encoder="embedded:minilm"), "mner")

@@ -14,11 +14,11 @@ from dataclasses import replace
 from typing import Any
 
 import pytest
+from cotpd.teacher import openai_backend
+from cotpd.teacher.backend import GenerationRequest, GenerationResult, SamplingParams
+from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
 from llama_index.llms.openai_like import OpenAILike
 
-from teacher import openai_backend
-from teacher.backend import GenerationRequest, GenerationResult, SamplingParams
-from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
 from tests.fake_openai_server import FakeOpenAIServer
 
 IMAGE = ("data:image/png;base64,iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk"

@@ -3,11 +3,10 @@
 import statistics
 
 import pytest
+from cotpd.eval.paired import paired_difference, t_975
+from cotpd.eval.study_table import format_paired, paired_against
 from hypothesis import given
 from hypothesis import strategies as st
-
-from eval.paired import paired_difference, t_975
-from eval.study_table import format_paired, paired_against
 
 scores = st.floats(0, 1, allow_nan=False)
 pairs = st.lists(st.tuples(scores, scores), min_size=1, max_size=12)

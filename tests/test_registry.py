@@ -1,9 +1,8 @@
 from pathlib import Path
 
 import pytest
-
-from corpus.errors import CotpdError
-from corpus.registry import DATA_ROOT_ENV, get_dataset, load_registry, split_path
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.registry import DATA_ROOT_ENV, get_dataset, load_registry, split_path
 
 
 def test_registry_covers_the_paper_datasets() -> None:

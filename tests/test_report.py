@@ -2,13 +2,12 @@
 
 import statistics
 
+from cotpd.corpus.records import MnerSample, SampleContext
+from cotpd.eval.knowledge_quality import knowledge_quality
+from cotpd.eval.report import knowledge_statistics, render_report
+from cotpd.eval.study_table import aggregate, format_markdown, mean_std
 from hypothesis import given
 from hypothesis import strategies as st
-
-from corpus.records import MnerSample, SampleContext
-from eval.knowledge_quality import knowledge_quality
-from eval.report import knowledge_statistics, render_report
-from eval.study_table import aggregate, format_markdown, mean_std
 
 
 def _sample(tokens: str, labels: list[str], knowledge: str | None) -> MnerSample:

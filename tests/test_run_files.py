@@ -6,11 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
-
-from corpus.errors import CotpdError, DataFormatError
-from corpus.files import write_samples_jsonl
-from corpus.records import MnerSample
-from corpus.run_files import (
+from cotpd.corpus.errors import CotpdError, DataFormatError
+from cotpd.corpus.files import write_samples_jsonl
+from cotpd.corpus.records import MnerSample
+from cotpd.corpus.run_files import (
     RunFiles,
     attach_run_context,
     knowledge_files,

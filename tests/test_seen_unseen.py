@@ -3,13 +3,12 @@ the property that the two groups add up to the overall scores."""
 
 from pathlib import Path
 
+from cotpd.corpus.conll import read_conll
+from cotpd.eval.metrics import mner_scores
+from cotpd.eval.report import render_report
+from cotpd.eval.seen_unseen import seen_surfaces, seen_unseen_scores
 from hypothesis import given
 from hypothesis import strategies as st
-
-from corpus.conll import read_conll
-from eval.metrics import mner_scores
-from eval.report import render_report
-from eval.seen_unseen import seen_surfaces, seen_unseen_scores
 
 DEMO = Path(__file__).resolve().parents[1] / "data" / "demo_mner"
 
@@ -95,8 +94,8 @@ def test_report_shows_the_table() -> None:
 
 
 def test_study_metrics_read_groups_and_training_time() -> None:
-    from eval.study_table import aggregate, format_markdown
-    from pipeline.study import metric_value
+    from cotpd.eval.study_table import aggregate, format_markdown
+    from cotpd.pipeline.study import metric_value
 
     micro = {"f1": 0.5, "precision": 0.5, "recall": 0.5}
     metrics = {"splits": {"test": {"micro": {"f1": 0.8}}},

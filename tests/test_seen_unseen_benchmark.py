@@ -5,9 +5,9 @@ import copy
 import importlib.util
 from pathlib import Path
 
-from corpus.conll import read_conll, write_conll
-from corpus.files import write_samples_jsonl
-from eval.seen_unseen import seen_surfaces, surface
+from cotpd.corpus.conll import read_conll, write_conll
+from cotpd.corpus.files import write_samples_jsonl
+from cotpd.eval.seen_unseen import seen_surfaces, surface
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "data" / "demo_mner"

@@ -8,11 +8,10 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from cotpd.corpus.errors import CotpdError
+from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+from cotpd.teacher.server_check import require_server, served_models
 from fake_openai_server import FakeOpenAIServer
-
-from corpus.errors import CotpdError
-from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
-from teacher.server_check import require_server, served_models
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "demo_mner.yaml"
@@ -104,11 +103,11 @@ def test_augment_with_no_server_is_one_line(tmp_path: Path, cotpd) -> None:
 
 def test_the_runner_checks_once_and_only_when_it_has_requests(tmp_path: Path,
                                                               monkeypatch) -> None:
-    import teacher.openai_backend as openai_backend
-    from corpus.records import MnerSample
-    from teacher.catalogue import load_catalogue
-    from teacher.runner import Teacher, run_prompt
-    from teacher.store import KnowledgeStore
+    import cotpd.teacher.openai_backend as openai_backend
+    from cotpd.corpus.records import MnerSample
+    from cotpd.teacher.catalogue import load_catalogue
+    from cotpd.teacher.runner import Teacher, run_prompt
+    from cotpd.teacher.store import KnowledgeStore
 
     absent = OpenAIBackend(OpenAIBackendSettings(model="fake", base_urls=(_closed_port_url(),)))
     with pytest.raises(CotpdError, match="no teacher server answers"):

@@ -6,9 +6,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
-from corpus.conll import format_conll, read_conll
-from corpus.mnre import format_mnre, read_mnre
+from cotpd.corpus.conll import format_conll, read_conll
+from cotpd.corpus.mnre import format_mnre, read_mnre
 
 pytestmark = pytest.mark.shared_data
 

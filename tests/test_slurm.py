@@ -13,8 +13,8 @@ import time
 from pathlib import Path
 
 import pytest
+from cotpd.corpus.run_files import RunFiles
 
-from corpus.run_files import RunFiles
 from tests.fake_openai_server import FakeOpenAIServer
 from tests.slurm_cluster import SlurmCluster
 
@@ -251,7 +251,7 @@ def run_study_on_slurm(slurm: SlurmCluster, folder: Path, study: Path, first_tea
     """`cotpd study --slurm`: one array task per cell, then the table job; the table holds
     every cell, and a second submission finds nothing left to run."""
     env = {**slurm.env, "PYTHONPATH": str(REPO)}
-    command = [sys.executable, "-m", "pipeline.cli", "study", str(study)]
+    command = [sys.executable, "-m", "cotpd.pipeline.cli", "study", str(study)]
     submitted = subprocess.run([*command, "--slurm", "--sbatch", "--partition=cpu"],
                                cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert submitted.returncode == 0, submitted.stderr

@@ -12,10 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-from corpus.errors import CotpdError
-from teacher.backend import GenerationResult
-from teacher.store import KnowledgeStore, StoredRow
+from cotpd.corpus.errors import CotpdError
+from cotpd.teacher.backend import GenerationResult
+from cotpd.teacher.store import KnowledgeStore, StoredRow
 
 REPO = Path(__file__).resolve().parent.parent
 FP, PID, PH = "fp-a", "cot_ner", "h1"
@@ -200,8 +199,8 @@ def test_newer_schema_and_non_database_are_user_errors(tmp_path: Path) -> None:
 
 CHILD = """
 import sys, time
-from teacher.backend import GenerationResult
-from teacher.store import KnowledgeStore
+from cotpd.teacher.backend import GenerationResult
+from cotpd.teacher.store import KnowledgeStore
 store = KnowledgeStore(sys.argv[1])
 store.register_teacher("fp-kill", "victim", {})
 for i in range(int(sys.argv[2])):

@@ -7,16 +7,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from cotpd.corpus.registry import get_dataset, read_split
+from cotpd.student.config import StudentConfig
+from cotpd.student.data import EncodedDataset, ViewCollator
+from cotpd.student.labels import label_list
+from cotpd.student.model import StudentModel, _insert_after_text
+from cotpd.student.trainer import DistillationTrainer
+from cotpd.student.views import ViewBuilder
 from pydantic import ValidationError
 from transformers import AutoModel, AutoTokenizer, TrainingArguments
-
-from corpus.registry import get_dataset, read_split
-from student.config import StudentConfig
-from student.data import EncodedDataset, ViewCollator
-from student.labels import label_list
-from student.model import StudentModel, _insert_after_text
-from student.trainer import DistillationTrainer
-from student.views import ViewBuilder
 
 
 def build(tiny_encoder: Path, **settings) -> tuple[StudentModel, dict[str, torch.Tensor]]:
@@ -129,8 +128,8 @@ def test_a_crf_head_honours_the_temperature(tiny_encoder: Path) -> None:
 def test_a_deepspeed_optimizer_that_would_flatten_the_rates_is_refused(tmp_path: Path) -> None:
     import json
 
-    from corpus.errors import CotpdError
-    from student.train import check_deepspeed_keeps_group_rates
+    from cotpd.corpus.errors import CotpdError
+    from cotpd.student.train import check_deepspeed_keeps_group_rates
 
     repo = Path(__file__).resolve().parent.parent
     for shipped in ("zero2.json", "zero3.json"):  # cotpd's AdamW runs under ZeRO

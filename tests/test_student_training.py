@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 import torch
-
-from corpus.conll import read_conll
-from corpus.registry import SPLITS, get_dataset, read_split
-from eval.metrics import mner_scores
-from student.predict import StudentPredictor
+from cotpd.corpus.conll import read_conll
+from cotpd.corpus.registry import SPLITS, get_dataset, read_split
+from cotpd.eval.metrics import mner_scores
+from cotpd.student.predict import StudentPredictor
 
 REPO = Path(__file__).resolve().parent.parent
 

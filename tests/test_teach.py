@@ -99,8 +99,8 @@ def test_over_budget_knowledge_is_summarized_then_truncated(tmp_path: Path, serv
 def test_a_killed_teach_resumes_to_exactly_one_row_per_sample_and_prompt(tmp_path: Path,
                                                                           server) -> None:
     server.push(*["slow:0.02"] * 2000)
-    command = [sys.executable, "-m", "pipeline.cli", *teach_args(tmp_path, server.url, "--set",
-                                                               "teacher.openai.concurrency=4")]
+    command = [sys.executable, "-m", "cotpd.pipeline.cli",
+               *teach_args(tmp_path, server.url, "--set", "teacher.openai.concurrency=4")]
     store = tmp_path / "demo_mner" / "teacher" / "store.sqlite"
     child = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL,
                              stderr=subprocess.DEVNULL, env={**os.environ})
@@ -151,7 +151,7 @@ def test_one_answer_per_prompt_content_across_instances_and_datasets(tmp_path: P
     lines = (tmp_path / "demo_mnre" / "teacher" / "knowledge.jsonl").read_text().splitlines()
     assert len(lines) == 150  # every instance gets its tweet's knowledge
     # The same tweets as unlabelled sentences of an MNER run: found in the store by content.
-    from corpus.mnre import read_mnre
+    from cotpd.corpus.mnre import read_mnre
 
     tweets = {" ".join(s.tokens): None for s in
               read_mnre(REPO / "data" / "demo_mnre" / "train.txt").samples}

@@ -11,17 +11,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from corpus.errors import CotpdError
-from corpus.records import MnerSample
-from pipeline.config import ConfigError, RunConfig, validate
-from teacher import registry
-from teacher.backend import GenerationRequest, GenerationResult, ResultCallback, SamplingParams
-from teacher.catalogue import load_catalogue
-from teacher.config import TeacherConfig
-from teacher.factory import build_teacher
-from teacher.runner import run_prompt
-from teacher.store import KnowledgeStore
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.records import MnerSample
+from cotpd.pipeline.config import ConfigError, RunConfig, validate
+from cotpd.teacher import registry
+from cotpd.teacher.backend import (
+    GenerationRequest,
+    GenerationResult,
+    ResultCallback,
+    SamplingParams,
+)
+from cotpd.teacher.catalogue import load_catalogue
+from cotpd.teacher.config import TeacherConfig
+from cotpd.teacher.factory import build_teacher
+from cotpd.teacher.runner import run_prompt
+from cotpd.teacher.store import KnowledgeStore
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG_NAMES = ("embedded", "import", "openai", "transformers", "vllm")
@@ -31,7 +35,7 @@ def test_every_config_backend_name_resolves_to_its_module_class() -> None:
     assert registry.backend_names() == CONFIG_NAMES
     for name in CONFIG_NAMES:
         cls = registry.backend_class(name)
-        assert cls.__module__ == f"teacher.{name}_backend"
+        assert cls.__module__ == f"cotpd.teacher.{name}_backend"
         assert callable(cls.from_config)
         assert TeacherConfig(backend=name).backend == name
 

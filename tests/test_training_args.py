@@ -6,12 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
-from corpus.errors import CotpdError
-from corpus.schema import config_to_yaml
-from pipeline.config import ConfigError, load_run_config
-from student.config import StudentConfig
-from student.train import training_arguments
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.schema import config_to_yaml
+from cotpd.pipeline.config import ConfigError, load_run_config
+from cotpd.student.config import StudentConfig
+from cotpd.student.train import training_arguments
 
 DEMO = Path(__file__).resolve().parent.parent / "configs" / "demo_mner.yaml"
 

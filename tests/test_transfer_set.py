@@ -6,17 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
+from cotpd.corpus.config import DataConfig
+from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.records import MnerSample
+from cotpd.corpus.subsets import labelled_count, split_labelled, transfer_set
+from cotpd.corpus.unlabelled import read_unlabelled, sentence_key
 from fake_openai_server import FakeOpenAIServer
 from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
-
-from corpus.config import DataConfig
-from corpus.errors import CotpdError
-from corpus.prepare import prepare_dataset
-from corpus.records import MnerSample
-from corpus.subsets import labelled_count, split_labelled, transfer_set
-from corpus.unlabelled import read_unlabelled, sentence_key
 
 REPO = Path(__file__).resolve().parent.parent
 CONFIG = REPO / "configs" / "demo_mner.yaml"

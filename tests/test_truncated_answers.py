@@ -6,11 +6,10 @@ in or dropped from the knowledge by a config switch, and asked again with more t
 import json
 from pathlib import Path
 
+from cotpd.eval.knowledge_quality import knowledge_quality
+from cotpd.pipeline.study import format_quality
+from cotpd.teacher.store import KnowledgeStore
 from fake_openai_server import FakeOpenAIServer
-
-from eval.knowledge_quality import knowledge_quality
-from pipeline.study import format_quality
-from teacher.store import KnowledgeStore
 
 REPO = Path(__file__).resolve().parent.parent
 DEMO_SAMPLES = 150

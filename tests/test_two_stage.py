@@ -6,9 +6,9 @@ import json
 from pathlib import Path
 
 import pytest
+from cotpd.corpus.registry import get_dataset, read_split
+from cotpd.student.predict import StudentPredictor
 
-from corpus.registry import get_dataset, read_split
-from student.predict import StudentPredictor
 from tests.test_student_training import train_args
 
 
@@ -16,7 +16,7 @@ from tests.test_student_training import train_args
 def teacher_dir(tmp_path_factory: pytest.TempPathFactory, tiny_encoder: Path, demo_context,
                 ) -> Path:
     """A +CoT (knowledge view) student trained for a few steps."""
-    from pipeline.cli import main
+    from cotpd.pipeline.cli import main
 
     folder = tmp_path_factory.mktemp("teacher")
     try:
@@ -70,9 +70,9 @@ def test_a_changed_teacher_or_data_is_never_served_from_the_cache(
         tmp_path: Path, tiny_encoder: Path, demo_context, teacher_dir: Path) -> None:
     import shutil
 
-    from corpus.context_files import attach_context, load_captions, load_knowledge_files
-    from corpus.errors import CotpdError
-    from student.teacher_scores import teacher_scores
+    from cotpd.corpus.context_files import attach_context, load_captions, load_knowledge_files
+    from cotpd.corpus.errors import CotpdError
+    from cotpd.student.teacher_scores import teacher_scores
 
     samples = read_split(get_dataset("demo_mner"), "train").samples[:6]
     captions, knowledge = demo_context
@@ -177,8 +177,8 @@ def test_unlabelled_sentences_teach_by_kl_only_and_never_come_from_dev_or_test(
 
 
 def test_a_bad_unlabelled_line_names_its_file_and_line(tmp_path: Path) -> None:
-    from corpus.errors import DataFormatError
-    from corpus.unlabelled import read_unlabelled
+    from cotpd.corpus.errors import DataFormatError
+    from cotpd.corpus.unlabelled import read_unlabelled
 
     path = tmp_path / "u.jsonl"
     path.write_text('{"tokens": ["a", "b"], "knowledge": "k"}\n\n{"tokens": []}\n')

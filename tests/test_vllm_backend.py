@@ -6,12 +6,11 @@ import os
 from pathlib import Path
 
 import pytest
-
-from corpus.records import MnerSample
-from teacher.backend import SamplingParams
-from teacher.catalogue import load_catalogue
-from teacher.runner import Teacher, run_prompt, teacher_fingerprint
-from teacher.store import KnowledgeStore
+from cotpd.corpus.records import MnerSample
+from cotpd.teacher.backend import SamplingParams
+from cotpd.teacher.catalogue import load_catalogue
+from cotpd.teacher.runner import Teacher, run_prompt, teacher_fingerprint
+from cotpd.teacher.store import KnowledgeStore
 
 pytestmark = [
     pytest.mark.vllm,
@@ -20,11 +19,11 @@ pytestmark = [
 
 
 def test_vllm_engine_answers_a_batch(tmp_path: Path) -> None:
-    from teacher.vllm_backend import VLLMBackend
+    from cotpd.teacher.vllm_backend import VLLMBackend
 
     model = os.environ.get("COTPD_VLLM_MODEL")
     if not model:
-        from teacher.embedded import embedded_gemma_folder
+        from cotpd.teacher.embedded import embedded_gemma_folder
 
         model = str(embedded_gemma_folder())
     backend = VLLMBackend(Path(model), SamplingParams(max_tokens=24))

@@ -12,10 +12,9 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-
-from teacher.backend import GenerationRequest, SamplingParams
-from teacher.catalogue import load_catalogue
-from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+from cotpd.teacher.backend import GenerationRequest, SamplingParams
+from cotpd.teacher.catalogue import load_catalogue
+from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
 
 REPO = Path(__file__).resolve().parent.parent
 VLLM_PYTHON = Path(os.environ.get("COTPD_VLLM_VENV", REPO / ".venv-vllm")) / "bin" / "python"
@@ -35,7 +34,7 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def vllm_server(tmp_path_factory: pytest.TempPathFactory):
-    from teacher.embedded import embedded_gemma_folder
+    from cotpd.teacher.embedded import embedded_gemma_folder
 
     port = free_port()
     log = tmp_path_factory.mktemp("vllm") / "server.log"

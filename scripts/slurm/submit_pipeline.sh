@@ -42,7 +42,7 @@ if [ -n "$teacher" ]; then
   export COTPD_TEACHER=$teacher
 elif [ "${COTPD_SERVER:-vllm}" = vllm ]; then
   COTPD_TEACHER=$("$venv/bin/python" -c \
-    'from teacher.embedded import embedded_gemma_folder; print(embedded_gemma_folder())')
+    'from cotpd.teacher.embedded import embedded_gemma_folder; print(embedded_gemma_folder())')
   export COTPD_TEACHER
 else
   export COTPD_TEACHER=fake

@@ -90,7 +90,7 @@ class ServerProcess:
 
 
 def cotpd_command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "pipeline.cli", *map(str, args)]
+    return [sys.executable, "-m", "cotpd.pipeline.cli", *map(str, args)]
 
 
 def run_cotpd(*args: str, timeout_s: float = 600,

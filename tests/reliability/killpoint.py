@@ -40,7 +40,7 @@ class Counter:
 def arm(point: str, at: int) -> None:
     count = Counter(at)
     if point == "caption-batch":
-        import caption.stage as stage
+        import cotpd.caption.stage as stage
 
         append = stage._append
 
@@ -55,7 +55,7 @@ def arm(point: str, at: int) -> None:
 
         stage._append = torn_append
     elif point == "store-row":
-        from teacher.store import KnowledgeStore
+        from cotpd.teacher.store import KnowledgeStore
 
         put = KnowledgeStore.put
 
@@ -96,7 +96,7 @@ def arm(point: str, at: int) -> None:
 
 if __name__ == "__main__":
     arm(sys.argv[1], int(sys.argv[2]))
-    from pipeline.cli import main
+    from cotpd.pipeline.cli import main
 
     sys.argv = ["cotpd", *sys.argv[3:]]
     main()

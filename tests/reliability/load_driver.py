@@ -10,12 +10,12 @@ import sys
 import time
 from pathlib import Path
 
-from corpus.records import MnerSample
-from teacher.backend import SamplingParams
-from teacher.catalogue import load_catalogue
-from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
-from teacher.runner import Teacher, run_prompt, teacher_fingerprint
-from teacher.store import KnowledgeStore
+from cotpd.corpus.records import MnerSample
+from cotpd.teacher.backend import SamplingParams
+from cotpd.teacher.catalogue import load_catalogue
+from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+from cotpd.teacher.runner import Teacher, run_prompt, teacher_fingerprint
+from cotpd.teacher.store import KnowledgeStore
 
 
 def peak_rss_mb() -> float:

@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cotpd.student.trainer import checkpoint_is_complete, last_complete_checkpoint
 from harness import (
     DEMO_CONFIG,
     DEMO_SAMPLES,
@@ -27,8 +28,6 @@ from harness import (
 )
 from killing import KillLog, finish, kill_when, rng_for
 from safetensors.torch import load_file
-
-from student.trainer import checkpoint_is_complete, last_complete_checkpoint
 
 KILLS = {"teach": (0, 8), "caption": (0, 8), "train": (0, 8), "augment": (0, 6)}
 # (default run, slow run)

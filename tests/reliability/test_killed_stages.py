@@ -23,6 +23,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+from cotpd.student.trainer import checkpoint_is_complete
 from harness import (
     DEMO_CONFIG,
     DEMO_SAMPLES,
@@ -36,8 +37,6 @@ from harness import (
     torn_jsonl_lines,
 )
 from safetensors.torch import load_file
-
-from student.trainer import checkpoint_is_complete
 
 KILLED = -signal.SIGKILL
 

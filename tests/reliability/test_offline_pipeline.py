@@ -23,9 +23,8 @@ import sys
 from pathlib import Path
 
 import pytest
+from cotpd.corpus.offline import OFFLINE_SWITCHES
 from harness import DEMO_CONFIG, DEMO_SAMPLES, REPO, ServerProcess, cotpd_command, teach_args
-
-from corpus.offline import OFFLINE_SWITCHES
 
 GUARD = Path(__file__).resolve().parent / "netguard"
 PACKAGES = ("corpus", "caption", "teacher", "augment", "student", "eval", "pipeline")
@@ -130,8 +129,8 @@ def test_the_stack_sets_the_hf_offline_switches_itself(tmp_path: Path) -> None:
 def test_importing_any_package_sets_the_switches_before_anything_else(
         package: str, tmp_path: Path) -> None:
     """Python runs a package's __init__ before any of its modules, so a package that sets
-    the switches first covers every entry point under it (`python -m pipeline.cli`, the
-    `cotpd` script, `python -m caption.lavis_worker`, the vLLM engine in teacher/)."""
+    the switches first covers every entry point under it (`python -m cotpd.pipeline.cli`, the
+    `cotpd` script, `python -m cotpd.caption.lavis_worker`, the vLLM engine in teacher/)."""
     imports = tmp_path / "imports.jsonl"
     probe = (f"import json, os, sys\nimport {package}\n"
              f"print(json.dumps({{k: os.environ.get(k) for k in {sorted(REQUIRED)!r}}}))")

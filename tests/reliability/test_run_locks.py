@@ -10,9 +10,9 @@ import subprocess
 import time
 from pathlib import Path
 
+from cotpd.corpus.lock import RUN_LOCK, hold_lock
 from harness import REPO, ServerProcess, cotpd_command, teach_args
 
-from corpus.lock import RUN_LOCK, hold_lock
 from tests.fake_openai_server import FakeOpenAIServer
 
 
@@ -95,9 +95,8 @@ def test_a_store_lock_waits_for_its_holder_when_asked(tmp_path: Path,
     """Study cells on a cluster share a store: with COTPD_STORE_WAIT_S a second process
     waits for the holder (and says so once) instead of failing; without it, it fails."""
     import pytest
-
-    from corpus.errors import CotpdError
-    from corpus.lock import store_lock
+    from cotpd.corpus.errors import CotpdError
+    from cotpd.corpus.lock import store_lock
 
     store = tmp_path / "store.sqlite"
     holder = subprocess.Popen(

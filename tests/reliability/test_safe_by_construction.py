@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cotpd.pipeline.config import RunConfig
 from harness import REPO
-
-from pipeline.config import RunConfig
 
 PACKAGES = ("corpus", "caption", "teacher", "augment", "student", "eval", "pipeline", "benchmarks",
             "scripts")

@@ -121,13 +121,12 @@ def test_a_server_down_for_the_whole_run_fails_every_row_with_its_reason(tmp_pat
 def test_a_missing_image_fails_its_row_not_the_run(tmp_path: Path) -> None:
     """A vision-language teacher gets the image itself: one missing file is one failed row
     with its reason, and the other samples are asked."""
+    from cotpd.corpus.records import MnerSample
+    from cotpd.teacher.catalogue import load_catalogue
+    from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+    from cotpd.teacher.runner import Teacher, run_prompt
+    from cotpd.teacher.store import KnowledgeStore
     from fake_openai_server import FakeOpenAIServer
-
-    from corpus.records import MnerSample
-    from teacher.catalogue import load_catalogue
-    from teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
-    from teacher.runner import Teacher, run_prompt
-    from teacher.store import KnowledgeStore
 
     (tmp_path / "here.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg")
     samples = [MnerSample(id=name, tokens=["Obama", "speaks"], labels=["B-PER", "O"],

@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cotpd.student.trainer import checkpoint_is_complete
 from harness import (
     DEMO_CONFIG,
     DEMO_SAMPLES,
@@ -30,8 +31,6 @@ from harness import (
     run_cotpd_faulty,
     teach_args,
 )
-
-from student.trainer import checkpoint_is_complete
 
 QUIET = {"TQDM_DISABLE": "1"}  # no progress bars: stderr holds the command's own lines
 
@@ -234,7 +233,7 @@ def test_a_read_only_checkpoint_folder_is_one_line_and_keeps_the_last_one(traine
 def test_an_atomic_write_gets_the_permissions_of_an_ordinary_write(tmp_path: Path) -> None:
     """A file written atomically gets the permissions an ordinary write would (the umask's),
     not those of its temporary file (0600): a run's outputs stay readable by the group."""
-    from corpus.files import atomic_write_text
+    from cotpd.corpus.files import atomic_write_text
 
     mask = os.umask(0o022)
     try:

@@ -104,14 +104,13 @@ def _opt(folder: Path) -> None:
 def build(out: Path) -> dict[str, str]:
     """The four stand-ins under `out`; returns the paths as caption.lavis keys."""
     import torch
+    from cotpd.caption.config import LavisConfig
+    from cotpd.caption.images import open_rgb
+    from cotpd.caption.lavis_files import LavisFiles
+    from cotpd.caption.lavis_local import local_lavis_model_type
     from lavis.models.blip2_models.blip2_opt import Blip2OPT
     from lavis.processors.blip_processors import BlipImageEvalProcessor
     from PIL import Image
-
-    from caption.config import LavisConfig
-    from caption.images import open_rgb
-    from caption.lavis_files import LavisFiles
-    from caption.lavis_local import local_lavis_model_type
 
     _bert(out / "bert-base-uncased")
     _opt(out / "opt")
