@@ -1,14 +1,17 @@
 """The low-resource protocol (the paper's Figure 3): a seeded sample of N training
 sentences x augmentation times K, a student trained per cell, dev and test F1.
 
-Per cell: the subset is written as a CoNLL data root (<work>/subsets/n<N>/twitter2017, the
-dev and test files linked from the real data root), `augment_run` writes K copies per type
-per sentence (one shared teacher store, so the copies of a smaller K or N are never asked
-twice: subsets are nested and copy j is the same prompt at every K), `train_student` trains
-on the subset plus its augmented samples, and the test split is scored. Each finished cell is
-one JSON line in the results file; cells already there are skipped (resumable run by run).
+The grid is a `cotpd study` (axes times x size, one seed): each cell keeps the first N
+sentences of one seeded shuffle of the training split (`data.labelled_count`, so the subsets
+are nested), asks the teacher for K copies per type per sentence (one shared teacher store,
+so the copies of a smaller K or N are never asked twice: copy j is the same prompt at every
+K), trains and scores the full test split. What the study cannot express stays here: the
+seeded dev sample (a data root whose dev file is that sample, train and test linked from
+the real root), and the results file, one JSON line per finished cell; cells already there
+are skipped (resumable run by run).
 
     python benchmarks/low_resource.py --sizes 50 100 --times 0 1 2 4
+    python benchmarks/low_resource.py --list          # the cells and their run folders
     python benchmarks/low_resource.py --report        # only the table and the plot
 """
 
@@ -26,6 +29,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import cotpd.corpus  # noqa: E402, F401  (the offline switches, before any model library)
+from cotpd.corpus.run_files import RunFiles  # noqa: E402
+from cotpd.pipeline.study import StudySpec, cell_config, cell_id, cells, run_cell  # noqa: E402
 
 NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 
@@ -54,6 +59,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--set", dest="overrides", action="append", default=[],
                         help="extra config override KEY=VALUE (part of each cell's key)")
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--list", action="store_true",
+                        help="only list the cells, their run folders and which are done")
     parser.add_argument("--report", action="store_true", help="only write table and plot")
     return parser.parse_args(argv)
 
@@ -75,75 +82,64 @@ def finished(results: Path) -> list[dict]:
     return [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
 
 
-def subset_root(size: int, args: argparse.Namespace) -> Path:
-    """A data root whose training split is the first `size` sentences of one seeded
-    shuffle (so every smaller subset is inside every larger one), with a seeded dev sample
-    of `--dev-size` sentences (a low-resource setting has little dev data, and evaluating
-    on CPU is the slow part) and the full test split."""
+def dev_root(args: argparse.Namespace) -> Path:
+    """A data root with the real train and test splits and a seeded dev sample of
+    `--dev-size` sentences (a low-resource setting has little dev data, and evaluating on CPU
+    is the slow part). Nothing is written until a cell runs."""
+    return args.work_dir / "subsets" / f"seed{args.seed}_dev{args.dev_size}"
+
+
+def write_dev_root(args: argparse.Namespace) -> None:
     from cotpd.corpus.conll import write_conll
     from cotpd.corpus.registry import get_dataset, read_split, split_path
 
     spec = get_dataset(DATASET)
-    root = args.work_dir / "subsets" / f"seed{args.seed}_dev{args.dev_size}" / f"n{size}"
-    folder = root / spec.directory
-    train_file = folder / spec.splits["train"]
-    if not train_file.is_file():
-        train = read_split(spec, "train", args.data_root).samples
-        order = list(range(len(train)))
-        random.Random(args.seed).shuffle(order)
-        folder.mkdir(parents=True, exist_ok=True)
-        test = folder / spec.splits["test"]
-        if not test.exists():
-            test.symlink_to(split_path(spec, "test", args.data_root).resolve())
-        dev = read_split(spec, "dev", args.data_root).samples
-        if args.dev_size and args.dev_size < len(dev):
-            keep = sorted(random.Random(args.seed).sample(range(len(dev)), args.dev_size))
-            dev = [dev[i] for i in keep]
-        write_conll(folder / spec.splits["dev"], dev)
-        write_conll(train_file, [train[i] for i in sorted(order[:size])])
-    return root
+    folder = dev_root(args) / spec.directory
+    if (folder / spec.splits["dev"]).is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    for split in ("train", "test"):
+        link = folder / spec.splits[split]
+        if not link.exists():
+            link.symlink_to(split_path(spec, split, args.data_root).resolve())
+    dev = read_split(spec, "dev", args.data_root).samples
+    if args.dev_size and args.dev_size < len(dev):
+        keep = sorted(random.Random(args.seed).sample(range(len(dev)), args.dev_size))
+        dev = [dev[i] for i in keep]
+    write_conll(folder / spec.splits["dev"], dev)
 
 
-def run_cell(size: int, times: int, args: argparse.Namespace, teacher_cache: dict) -> dict:
-    from cotpd.corpus.registry import get_dataset, read_split
-    from cotpd.eval.metrics import mner_scores
-    from cotpd.pipeline.config import load_run_config
-    from cotpd.pipeline.sections import augment as augment_run
-    from cotpd.pipeline.sections import train as train_student
-    from cotpd.student.predict import StudentPredictor
+def study_spec(args: argparse.Namespace) -> StudySpec:
+    """The grid as a study: times-major (every size at K before any at a larger K), so all the
+    lines grow together (a larger K costs the teacher the most)."""
+    return StudySpec(
+        name=f"seed{args.seed}_dev{args.dev_size}", config=args.config.resolve(),
+        output_dir=args.work_dir / "studies", store=args.work_dir / "teacher_store.sqlite",
+        overrides={"data.data_root": str(dev_root(args)), "data.labelled_seed": args.seed},
+        axes={"times": {f"k{k}": ({f"augment.times.{kind}": k for kind in args.types} if k
+                                  else {"augment": None}) for k in args.times},
+              "size": {f"n{n}": {"data.labelled_count": n} for n in args.sizes}},
+        seeds=[args.seed], stages=["augment", "train", "evaluate"],
+        metrics=["test.f1", "dev.f1"])
 
-    name = f"seed{args.seed}_n{size}_k{times}"
-    overrides = [f"run.output_dir={args.work_dir / 'runs'}", f"run.name={name}",
-                 f"run.seed={args.seed}", f"data.data_root={subset_root(size, args)}",
-                 f"teacher.store={args.work_dir / 'teacher_store.sqlite'}", *args.overrides]
-    if times:
-        overrides += [f"augment.times.{kind}={times}" for kind in args.types]
-    else:
-        overrides.append("augment=null")
-    run_config = load_run_config(args.config, overrides)
-    run_dir = run_config.run.directory
+
+def cell_record(size: int, times: int, args: argparse.Namespace, run_dir: Path) -> dict:
+    """The results line of a finished cell, read from its run folder."""
+    files = RunFiles(run_dir)
+    test = json.loads(files.metrics.read_text())["splits"]["test"]["micro"]
+    train = json.loads(files.train_report.read_text())
+    seconds = json.loads(files.pipeline_times.read_text())
     record: dict = {"key": cell_key(size, times, args), "size": size, "times": times,
                     "types": sorted(args.types), "seed": args.seed}
-    start = time.perf_counter()
     if times:
-        if "teacher" not in teacher_cache:
-            from cotpd.teacher.factory import build_teacher
-
-            teacher_cache["teacher"] = build_teacher(run_config.teacher)
-        summary = augment_run(run_config, run_dir, teacher=teacher_cache["teacher"])
+        summary = json.loads(files.augment_summary.read_text())
         record["augmented"] = summary["written"]
         record["augment_types"] = summary["types"]
-    record["augment_seconds"] = round(time.perf_counter() - start, 1)
-    start = time.perf_counter()
-    result = train_student(run_config, run_dir)
-    record["train_seconds"] = round(time.perf_counter() - start, 1)
-    test = read_split(get_dataset(DATASET), "test", args.data_root).samples
-    predicted = StudentPredictor.load(result.model_dir, batch_size=64).predict_samples(test)
-    scores = mner_scores([s.labels for s in test], predicted).micro
-    record.update(dev_f1=result.dev_metrics.get("eval_f1"), test_f1=scores.f1,
-                  test_precision=scores.precision, test_recall=scores.recall,
-                  steps=result.report["steps"],
-                  train_samples=result.report["context"]["train"]["samples"] + record.get(
+    record.update(augment_seconds=round(seconds.get("augment", 0.0), 1),
+                  train_seconds=round(seconds["train"], 1), dev_f1=train["dev"].get("eval_f1"),
+                  test_f1=test["f1"], test_precision=test["precision"],
+                  test_recall=test["recall"], steps=train["steps"],
+                  train_samples=train["context"]["train"]["samples"] + record.get(
                       "augmented", 0))
     return record
 
@@ -192,34 +188,49 @@ def _plot(rows: list[dict], sizes: list[int], path: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    if not args.report:
-        if args.data_root is None:
+    spec = study_spec(args)
+    extra = list(args.overrides)
+    done = {r["key"] for r in finished(args.results)}
+    if args.list or not args.report:
+        if args.data_root is None and not args.list:
             sys.exit(NO_DATA_ROOT)
-        import torch
-        from cotpd.corpus.offline import set_offline_switches
-
-        set_offline_switches()
-        torch.set_num_threads(args.threads)
-        done = {r["key"] for r in finished(args.results)}
-        teacher_cache: dict = {}
-        # Times-major: every size at K before any at a larger K, so all the lines grow together
-        # (a larger K costs the teacher the most).
-        for times in args.times:
-            for size in args.sizes:
-                if cell_key(size, times, args) in done:
-                    continue
-                began = time.perf_counter()
-                record = run_cell(size, times, args, teacher_cache)
-                record["wall_seconds"] = round(time.perf_counter() - began, 1)
-                args.results.parent.mkdir(parents=True, exist_ok=True)
-                with open(args.results, "a", encoding="utf-8") as handle:
-                    handle.write(json.dumps(record) + "\n")
+        for index, (cell, seed) in enumerate(cells(spec)):
+            size, times = int(cell["size"][1:]), int(cell["times"][1:])
+            if args.list:
+                state = "done" if cell_key(size, times, args) in done else "to run"
+                run_dir = cell_config(spec, cell, seed, extra).run.directory
+                print(f"{cell_id(cell, seed)}  ->  {run_dir}  ({state})")
+            elif cell_key(size, times, args) not in done:
+                record = _run(spec, index, size, times, args)
                 print(f"n={size} K={times}: test F1 {100 * record['test_f1']:.2f} "
                       f"({record['wall_seconds']} s)", flush=True)
+        if args.list:
+            return
     keys = {cell_key(s, t, args) for s in args.sizes for t in args.times}
     rows = [r for r in finished(args.results) if r["key"] in keys]
     if rows:
         print(report(rows, args.results))
+
+
+def _run(spec: StudySpec, index: int, size: int, times: int,
+         args: argparse.Namespace) -> dict:
+    """Run grid cell `index` through the study and append its results line."""
+    import torch
+    from cotpd.corpus.offline import set_offline_switches
+
+    set_offline_switches()
+    torch.set_num_threads(args.threads)
+    write_dev_root(args)
+    cell, seed = cells(spec)[index]
+    run_dir = cell_config(spec, cell, seed, args.overrides).run.directory
+    began = time.perf_counter()
+    run_cell(spec, index, args.overrides)
+    record = cell_record(size, times, args, run_dir)
+    record["wall_seconds"] = round(time.perf_counter() - began, 1)
+    args.results.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.results, "a", encoding="utf-8") as handle:
+        handle.write(json.dumps(record) + "\n")
+    return record
 
 
 if __name__ == "__main__":

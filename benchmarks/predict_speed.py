@@ -25,13 +25,14 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from types import ModuleType
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 import cotpd.corpus  # noqa: E402, F401  (the offline switches, before any model library)
+
+from benchmarks.timing import plain_pass, timed  # noqa: E402
 
 NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 
@@ -113,24 +114,13 @@ def main() -> None:
         encoder_config.num_labels = len(predictor.loaded.labels)
         plain = AutoModelForTokenClassification.from_config(encoder_config).eval()
         by_length = sorted(range(len(sentences)), key=subwords.__getitem__)
-
-        def plain_in(order: list[int]):
-            def run() -> None:
-                with torch.inference_mode():
-                    for start in range(0, len(order), args.batch_size):
-                        words = [sentences[i] for i in order[start:start + args.batch_size]]
-                        batch = tokenizer(words, is_split_into_words=True, padding=True,
-                                          truncation=True, max_length=max_length,
-                                          return_tensors="pt")
-                        plain(**batch).logits.argmax(-1)
-            return run
-        sides["plain_input_order"] = plain_in(list(range(len(sentences))))
-        sides["plain_sorted"] = plain_in(by_length)
+        sides["plain_input_order"] = plain_pass(plain, tokenizer, sentences, args.batch_size,
+                                                max_length)
+        sides["plain_sorted"] = plain_pass(plain, tokenizer, sentences, args.batch_size,
+                                           max_length, order=by_length)
     if args.long_texts:
         sides["long_texts"] = run_long
     times: dict[str, list[float]] = {name: [] for name in sides}
-    # CPU seconds of this process too: on a machine shared with other jobs, wall time mostly
-    # measures how long the other jobs held the cores.
     cpu_times: dict[str, list[float]] = {name: [] for name in sides}
     outputs = {}
     for name, function in sides.items():
@@ -144,11 +134,9 @@ def main() -> None:
     for repeat in range(args.repeats):
         # Each round starts with another side, so no side always runs first or last.
         for name in names[repeat % len(names):] + names[:repeat % len(names)]:
-            function = sides[name]
-            start, cpu_start = time.perf_counter(), time.process_time()
-            function()
-            times[name].append(time.perf_counter() - start)
-            cpu_times[name].append(time.process_time() - cpu_start)
+            _, wall, cpu = timed(sides[name])
+            times[name].append(wall)
+            cpu_times[name].append(cpu)
     medians = {name: statistics.median(values) for name, values in times.items()}
     rates = {name: len(long_texts if name == "long_texts" else sentences) / seconds
              for name, seconds in medians.items()}

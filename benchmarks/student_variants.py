@@ -30,7 +30,6 @@ import resource
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -39,6 +38,9 @@ import cotpd.corpus  # noqa: E402, F401  (the offline switches, before any model
 
 NO_DATA_ROOT = "error: no data root: pass --data-root DIR or set $COTPD_DATA_ROOT"
 from cotpd.eval.paired import paired_difference  # noqa: E402
+from cotpd.eval.study_table import mean_std  # noqa: E402
+
+from benchmarks.timing import plain_pass, timed  # noqa: E402
 
 # (run id, variant, seed); the order puts the first comparison early.
 RUNS = [
@@ -163,9 +165,7 @@ def one_run(args: argparse.Namespace) -> None:
     if predictor.needs_context:
         attach_context(test, load_captions(data / "captions" / "BLIP2_17.txt"),
                        load_knowledge_files([data / "knowledge" / "twitter2017_test.jsonl"]))
-    start = time.perf_counter()
-    predicted = predictor.predict_samples(test)
-    predict_seconds = time.perf_counter() - start
+    predicted, predict_seconds, _ = timed(lambda: predictor.predict_samples(test))
     scores = mner_scores([s.labels for s in test], predicted).micro
     record = {
         "key": run_key(args.one, args.seed, conf), "run": args.one, "variant": args.variant,
@@ -186,16 +186,10 @@ def one_run(args: argparse.Namespace) -> None:
         # The same encoder as a plain token classifier on the same words, batch size 64.
         plain = AutoModelForTokenClassification.from_pretrained(
             _minilm(), num_labels=9, local_files_only=True).eval()
-        tokenizer = predictor.loaded.tokenizer
-        words = [s.tokens for s in test]
-        start = time.perf_counter()
-        with torch.inference_mode():
-            for i in range(0, len(words), 64):
-                batch = tokenizer(words[i:i + 64], is_split_into_words=True, padding=True,
-                                  truncation=True, max_length=conf["max_length"],
-                                  return_tensors="pt")
-                plain(**batch).logits.argmax(-1)
-        record["plain_predict_sentences_per_second"] = len(test) / (time.perf_counter() - start)
+        plain_run = plain_pass(plain, predictor.loaded.tokenizer, [s.tokens for s in test],
+                                  64, conf["max_length"])
+        _, seconds, _ = timed(plain_run)
+        record["plain_predict_sentences_per_second"] = len(test) / seconds
     print("RESULT " + json.dumps(record), flush=True)
 
 
@@ -217,13 +211,13 @@ def report(results: Path, conf: dict) -> str:
         group = [r for r in rows if r["run"] == run_id]
         if not group:
             continue
-        f1 = [100 * r["test_f1"] for r in group]
-        std = f" ± {statistics.stdev(f1):.2f}" if len(f1) > 1 else ""
+        f1_mean, f1_std = mean_std([100 * r["test_f1"] for r in group])
+        std = f" ± {f1_std:.2f}" if len(group) > 1 else ""
 
         def mean(key: str, group: list[dict] = group) -> float:
             return statistics.mean(r[key] for r in group)
 
-        lines.append(f"| ({run_id}) {NAMES[run_id]} | {statistics.mean(f1):.2f}{std} | "
+        lines.append(f"| ({run_id}) {NAMES[run_id]} | {f1_mean:.2f}{std} | "
                      f"{len(group)} | {100 * mean('dev_f1'):.2f} | "
                      f"{mean('train_samples_per_second'):.1f} | {mean('seconds_per_step'):.2f} | "
                      f"{mean('peak_rss_mb'):.0f} | {mean('predict_sentences_per_second'):.0f} |")
