@@ -4,8 +4,9 @@
 Stages only ask for `logging.getLogger(__name__)`; the handlers live here. On the console,
 info and debug go to stdout (where the commands print their summaries) and warnings and
 errors to stderr, so an error stays the one line a failing command writes there. Progress
-bars stay: console lines are written around them. The log file holds every level of the
-project's own messages, other libraries' warnings, and the summaries the command printed.
+bars stay, except under --quiet (corpus.progress): console lines are written around them.
+The log file holds every level of the project's own messages, other libraries' warnings,
+and the summaries the command printed.
 """
 
 from __future__ import annotations
