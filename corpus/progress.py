@@ -31,15 +31,11 @@ def set_progress(enabled: bool) -> None:
     if not enabled:
         # transformers copies huggingface_hub's setting when it is first imported; a
         # transformers already imported is told directly.
-        from huggingface_hub.utils import disable_progress_bars
-
-        disable_progress_bars()
+        _hub_progress(False)
         _transformers_progress(False)
         _libraries_quieted = True
     elif _libraries_quieted:  # only what this module turned off is turned back on
-        from huggingface_hub.utils import enable_progress_bars
-
-        enable_progress_bars()
+        _hub_progress(True)
         _transformers_progress(True)
         _libraries_quieted = False
 
@@ -48,6 +44,17 @@ def apply_progress_from_env() -> None:
     """In a worker process: the libraries' bars follow the switch the parent set."""
     if not progress_enabled():
         set_progress(False)
+
+
+def _hub_progress(enabled: bool) -> None:
+    try:
+        from huggingface_hub.utils import disable_progress_bars, enable_progress_bars
+    except ImportError:  # not installed, or older than its switch (the LAVIS environment)
+        return
+    if enabled:
+        enable_progress_bars()
+    else:
+        disable_progress_bars()
 
 
 def _transformers_progress(enabled: bool) -> None:
