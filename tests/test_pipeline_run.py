@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.mnre import read_mnre
 from cotpd.corpus.registry import SPLITS, get_dataset, read_split
+from cotpd.eval.scoring import score_files
 
 REPO = Path(__file__).resolve().parent.parent
 HANDWRITTEN = REPO / "data" / "demo_mner" / "knowledge" / "handwritten.jsonl"
@@ -152,6 +154,13 @@ def test_run_reports_a_relation_student(tmp_path: Path, tiny_encoder: Path, cotp
     run_dir = tmp_path / "demo_mnre"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["task"] == "mre" and "per_relation" in metrics["splits"]["test"]
-    assert (run_dir / "eval" / "test.txt").is_file()
+    # The prediction file, re-read and scored against the gold file, gives metrics.json's
+    # counts and scores: what was written is what was measured.
+    predictions, gold = run_dir / "eval" / "test.txt", REPO / "data" / "demo_mnre" / "test.txt"
+    predicted = read_mnre(predictions).samples
+    assert len(predicted) == len(read_mnre(gold).samples) == metrics["knowledge"]["test"]["samples"]
+    rescored = score_files(gold, predictions).to_dict()
+    assert rescored == metrics["splits"]["test"]  # the same counts; floats survive JSON
+    assert rescored["micro"]["f1"] == pytest.approx(metrics["headline"]["f1"])
     report = (run_dir / "report.md").read_text()
     assert "## Confusion (test; rows gold, columns predicted)" in report
