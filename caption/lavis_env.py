@@ -15,6 +15,7 @@ from typing import Any
 
 from cotpd.caption.config import CaptionConfig, LavisConfig
 from cotpd.caption.lavis_files import check_lavis_files
+from cotpd.caption.worker_logs import forward_records
 from cotpd.corpus.config import DataConfig
 from cotpd.corpus.errors import CotpdError
 
@@ -41,7 +42,8 @@ def lavis_python(config: LavisConfig) -> Path:
 def caption_in_lavis_env(config: CaptionConfig, data: DataConfig, run_dir: Path,
                          retry_failed: bool = False) -> dict[str, Any]:
     """Run the caption stage in the LAVIS environment; returns its summary. Its progress bar
-    and log lines pass through; its errors come back as one CotpdError."""
+    passes through, its log records go through this process's loggers (console and
+    caption.log); its errors come back as one CotpdError."""
     check_lavis_files(config.lavis)  # fail here, before the other environment starts
     python = lavis_python(config.lavis)
     request = {"data": data.model_dump(mode="json"),
@@ -55,7 +57,7 @@ def caption_in_lavis_env(config: CaptionConfig, data: DataConfig, run_dir: Path,
         request_path.write_text(json.dumps(request), encoding="utf-8")
         command = [str(python), "-m", "cotpd.caption.lavis_worker", str(request_path),
                    str(result_path)]
-        code = subprocess.run(command, env=env, stdin=subprocess.DEVNULL, check=False).returncode
+        code = _run_worker(command, env, request_path, request)
         if not result_path.is_file():
             raise CotpdError(f"the LAVIS caption worker ({python}) stopped with exit code {code} "
                              "before it reported (its output is above)")
@@ -63,3 +65,19 @@ def caption_in_lavis_env(config: CaptionConfig, data: DataConfig, run_dir: Path,
     if "error" in result:
         raise CotpdError(result["error"])
     return result["summary"]
+
+
+def _run_worker(command: list[str], env: dict[str, str], request_path: Path,
+                request: dict[str, Any]) -> int:
+    """Start the worker with a pipe for its log records (named in the request), forward the
+    records as they come, and return its exit code."""
+    read_fd, write_fd = os.pipe()
+    request_path.write_text(json.dumps({**request, "log_fd": write_fd}), encoding="utf-8")
+    try:
+        worker = subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL,
+                                  pass_fds=(write_fd,))
+    finally:
+        os.close(write_fd)  # the worker holds the only writer: its exit ends the reading
+    with os.fdopen(read_fd, encoding="utf-8") as records:
+        forward_records(records)
+    return worker.wait()

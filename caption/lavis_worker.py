@@ -5,6 +5,7 @@ summary, or the error a user can act on, to RESULT.json."""
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import warnings
 from pathlib import Path
@@ -13,10 +14,14 @@ from typing import Any
 from cotpd.caption.config import CaptionConfig
 from cotpd.caption.lavis_env import SETUP_HINT, lavis_importable
 from cotpd.caption.stage import caption_stage
+from cotpd.caption.worker_logs import send_records_to
 from cotpd.corpus.config import DataConfig
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.files import atomic_write_text
 from cotpd.corpus.offline import set_offline_switches
+from cotpd.corpus.progress import apply_progress_from_env
+
+logger = logging.getLogger("cotpd.caption.lavis_worker")  # its name also when run as __main__
 
 
 def _run(request: dict[str, Any]) -> dict[str, Any]:
@@ -34,12 +39,17 @@ def main(argv: list[str] | None = None) -> int:
     a user can act on, goes to RESULT.json."""
     request_path, result_path = (Path(a) for a in (sys.argv[1:] if argv is None else argv))
     set_offline_switches()  # before LAVIS imports transformers
+    request = json.loads(request_path.read_text("utf-8"))
+    if request.get("log_fd") is not None:
+        send_records_to(request["log_fd"])
+    apply_progress_from_env()
+    logger.info("LAVIS worker: %s captions in this environment", sys.executable)
     # LAVIS 1.0.2 and its pins predate torch 2.14: their deprecation notices ask nothing of
     # a user, and would bury the progress bar.
     warnings.filterwarnings("ignore", category=FutureWarning)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
-        result, code = {"summary": _run(json.loads(request_path.read_text("utf-8")))}, 0
+        result, code = {"summary": _run(request)}, 0
     except CotpdError as error:
         result, code = {"error": str(error)}, 2
     except OSError as error:  # an unreadable folder, a full disk: as the cotpd command says it

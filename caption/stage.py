@@ -20,9 +20,9 @@ from cotpd.corpus.context_files import normalise_image_id
 from cotpd.corpus.embedded_models import resolve_model_path
 from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
 from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.progress import progress_bar
 from cotpd.corpus.registry import get_dataset
 from cotpd.corpus.run_files import RunFiles, read_caption_records
-from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def caption_stage(config: CaptionConfig, data: DataConfig, run_dir: Path,
     began = time.perf_counter()  # the rate is the captioning's own, not the model loading's
     batches = [todo[i:i + config.batch_size] for i in range(0, len(todo), config.batch_size)]
     with open(output, "ab") as handle, ThreadPoolExecutor(max_workers=1) as ahead, \
-            tqdm(total=len(todo), desc="caption", unit="img", dynamic_ncols=True) as bar:
+            progress_bar(total=len(todo), desc="caption", unit="img", dynamic_ncols=True) as bar:
         pending = ahead.submit(captioner.prepare, batches[0]) if batches else None
         for index, batch in enumerate(batches):
             loaded = pending.result()

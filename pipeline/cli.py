@@ -12,6 +12,7 @@ import sys
 import click
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.offline import set_offline_switches
+from cotpd.corpus.progress import set_progress
 from cotpd.pipeline.cli_augment import augment
 from cotpd.pipeline.cli_caption import caption
 from cotpd.pipeline.cli_config import config_group
@@ -30,7 +31,7 @@ from cotpd.pipeline.logs import configure_console
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--debug", is_flag=True, help="Show full tracebacks on errors.")
 @click.option("-q", "--quiet", is_flag=True,
-              help="Console: warnings, errors and each stage's summary only.")
+              help="Console: warnings, errors and each stage's summary only; no progress bars.")
 @click.option("-v", "--verbose", is_flag=True, help="Console: debug messages too.")
 def cli(debug: bool, quiet: bool, verbose: bool) -> None:
     """cotpd: Chain-of-Thought Prompt Distillation for multimodal NER and RE.
@@ -39,6 +40,7 @@ def cli(debug: bool, quiet: bool, verbose: bool) -> None:
     if quiet and verbose:
         raise click.UsageError("--quiet and --verbose exclude each other")
     configure_console(quiet=quiet, verbose=verbose)
+    set_progress(not quiet)
 
 
 cli.add_command(data)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from cotpd.pipeline.cli_run import DATA_ROOT_HELP, use_data_root
+from cotpd.pipeline.study_log import study_echo, study_log
+
+if TYPE_CHECKING:
+    from cotpd.pipeline.study import StudySpec
 
 
 @click.command("study")
@@ -47,8 +52,6 @@ def study(study_file: Path, overrides: tuple[str, ...], data_root: Path | None,
         cells,
         load_study,
         parse_selection,
-        run_cell,
-        run_study,
         selected,
     )
 
@@ -67,25 +70,37 @@ def study(study_file: Path, overrides: tuple[str, ...], data_root: Path | None,
                 run_dir = cell_config(spec, cell, seed, extra).run.directory
                 click.echo(f"{cell_id(cell, seed)}  ->  {run_dir}")
         return
+    with study_log(spec.directory, spec.name):
+        _run(spec, study_file, extra, overrides, data_root, only, chosen, wanted, slurm,
+             sbatch_options, cell_index, table_only)
+
+
+def _run(spec: StudySpec, study_file: Path, extra: list[str], overrides: tuple[str, ...],
+         data_root: Path | None, only: str | None, chosen: dict[str, set[str]],
+         wanted: set[int] | None, slurm: bool, sbatch_options: str, cell_index: int | None,
+         table_only: bool) -> None:
+    """Everything `cotpd study` does but listing: run a cell, submit, or run the grid."""
+    from cotpd.pipeline.study import run_cell, run_study
+
     if cell_index is not None:
-        run_cell(spec, cell_index, extra, echo=click.echo)
+        run_cell(spec, cell_index, extra, echo=study_echo)
         return
     if slurm:
         from cotpd.pipeline.study_slurm import pending_cells, submit_study
 
         indices = pending_cells(spec, extra, chosen, wanted)
         if not indices:
-            click.echo("every selected cell has finished; writing the table here")
+            study_echo("every selected cell has finished; writing the table here")
         else:
             repeated = [f"--set={o}" for o in overrides] + (
                 [f"--data-root={data_root.resolve()}"] if data_root else []) + (
                 [f"--only={only}"] if only else [])
             jobs = submit_study(study_file, spec, indices, repeated, sbatch_options)
-            click.echo(f"submitted {len(indices)} cell(s) as job array {jobs['cells']} "
+            study_echo(f"submitted {len(indices)} cell(s) as job array {jobs['cells']} "
                        f"(grid cells {','.join(map(str, indices))}); the table job "
                        f"{jobs['table']} writes {spec.directory / 'table.md'} after them; "
                        f"logs in {jobs['logs']}")
             return
-    outcome = run_study(spec, extra, echo=click.echo, where=chosen,
+    outcome = run_study(spec, extra, echo=study_echo, where=chosen,
                         seeds=set() if table_only else wanted)
-    click.echo(f"\n{outcome['directory']}/table.md\n\n{outcome['text']}")
+    study_echo(f"\n{outcome['directory']}/table.md\n\n{outcome['text']}")

@@ -4,8 +4,9 @@
 Stages only ask for `logging.getLogger(__name__)`; the handlers live here. On the console,
 info and debug go to stdout (where the commands print their summaries) and warnings and
 errors to stderr, so an error stays the one line a failing command writes there. Progress
-bars stay: console lines are written around them. The log file holds every level of the
-project's own messages, other libraries' warnings, and the summaries the command printed.
+bars stay, except under --quiet (corpus.progress): console lines are written around them.
+The log file holds every level of the project's own messages, other libraries' warnings,
+and the summaries the command printed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import contextlib
 import logging
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from tqdm import tqdm
@@ -71,13 +72,16 @@ def ensure_console() -> None:
 
 
 @contextlib.contextmanager
-def log_to_file(path: Path) -> Iterator[Path]:
-    """Every record while the block runs is appended to `path` (a re-run adds to the
-    record of the earlier ones)."""
+def log_to_file(path: Path, keep: Callable[[logging.LogRecord], bool] | None = None
+                ) -> Iterator[Path]:
+    """Every record while the block runs (or those `keep` accepts) is appended to `path` (a
+    re-run adds to the record of the earlier ones)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handler = logging.FileHandler(path, encoding="utf-8")
     handler.setLevel(logging.DEBUG)
     handler.setFormatter(logging.Formatter(FILE_FORMAT))
+    if keep is not None:
+        handler.addFilter(keep)
     root = logging.getLogger()
     ensure_console()
     root.addHandler(handler)

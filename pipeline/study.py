@@ -36,6 +36,7 @@ from cotpd.pipeline.config import (
     validate,
 )
 from cotpd.pipeline.stages import STAGES, run_stages
+from cotpd.pipeline.study_log import timed_cell
 from pydantic import Field
 
 
@@ -276,8 +277,9 @@ def run_study(spec: StudySpec, extra: list[str] | None = None,
             continue
         if metrics is None:
             echo(f"[{index}/{len(grid)}] {name}")
-            run_stages(run_config, run_config.run.directory, spec.stages,
-                       echo=lambda line: echo(f"    {line}"))
+            with timed_cell(name):
+                run_stages(run_config, run_config.run.directory, spec.stages,
+                           echo=lambda line: echo(f"    {line}"))
             metrics = finished_metrics(run_config)
         else:
             echo(f"[{index}/{len(grid)}] {name}: finished earlier, kept")
@@ -304,8 +306,9 @@ def run_cell(spec: StudySpec, index: int, extra: list[str] | None = None,
         echo(f"[{index + 1}/{len(grid)}] {name}: finished earlier, kept")
         return
     echo(f"[{index + 1}/{len(grid)}] {name}")
-    run_stages(run_config, run_config.run.directory, spec.stages,
-               echo=lambda line: echo(f"    {line}"))
+    with timed_cell(name):
+        run_stages(run_config, run_config.run.directory, spec.stages,
+                   echo=lambda line: echo(f"    {line}"))
 
 
 def write_study_outputs(spec: StudySpec, results: list[dict[str, Any]],

@@ -19,6 +19,7 @@ from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
 from cotpd.corpus.fingerprint import sha256_bytes
 from cotpd.corpus.model_folder import check_model_folder
 from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.progress import progress_enabled
 from cotpd.corpus.records import Sample
 from cotpd.corpus.registry import get_dataset
 from cotpd.corpus.run_files import RunFiles, attach_run_context, read_augmented
@@ -157,7 +158,7 @@ def training_arguments(config: StudentConfig, output_dir: Path, seed: int) -> Tr
         dataloader_num_workers=train.num_workers,
         remove_unused_columns=False,
         label_names=["labels"],
-        disable_tqdm=False,
+        disable_tqdm=not progress_enabled(),
         use_cpu=not cuda,
     )
     settings.update(train.model_extra or {})  # any other TrainingArguments field, as set

@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from cotpd.corpus.progress import progress_bar
 from cotpd.corpus.records import Sample
 from cotpd.teacher.backend import GenerationRequest, GenerationResult, TeacherBackend
 from cotpd.teacher.catalogue import CatalogPrompt, Style
 from cotpd.teacher.store import TRUNCATED_REASON, KnowledgeStore, StoredRow
-from tqdm import tqdm
 
 logger = logging.getLogger(__name__)
 
@@ -165,7 +165,8 @@ def run_prompt(samples: Sequence[Sample], prompt: CatalogPrompt, teacher: Teache
     check_ready = getattr(teacher.backend, "check_ready", None)
     if check_ready is not None:  # e.g. no server: one error line, before the progress bar
         check_ready()
-    bar = tqdm(total=len(todo), desc=f"teach {prompt.id}", unit="prompt", dynamic_ncols=True)
+    bar = progress_bar(total=len(todo), desc=f"teach {prompt.id}", unit="prompt",
+                       dynamic_ncols=True)
 
     def store_result(request: GenerationRequest, result: GenerationResult) -> None:
         result = _empty_is_failure(result)

@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -110,6 +111,33 @@ def cluster_env(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=lambda p: p.parent.name + "/" + p.name)
 def test_every_shipped_config_validates(path: Path, cluster_env) -> None:
     load_run_config(path)
+
+
+PAPER_RUNS = sorted(p for p in (REPO / "configs" / "paper").glob("*.yaml")
+                    if p.name != "cluster.yaml")
+
+
+@pytest.mark.parametrize("path", PAPER_RUNS, ids=lambda p: p.name)
+def test_paper_configs_are_the_papers_setup(path: Path, cluster_env) -> None:
+    """What README.md and docs/pipeline.md promise of configs/paper/: XLM-R-large, max
+    length 512, 15 epochs, batch 32, bf16, DeepSpeed ZeRO-2, BLIP-2 captions and an open
+    teacher on the vLLM replicas of COTPD_TEACHER_URLS."""
+    config = load_run_config(path)
+    train = config.student.train
+    assert str(config.student.encoder) == "/models/xlm-roberta-large"
+    assert config.student.variant == "cpd" and config.student.views.max_length == 512
+    assert (train.epochs, train.batch_size, train.bf16) == (15, 32, "auto")
+    zero = REPO / train.deepspeed if train.deepspeed else None
+    assert zero is not None and zero.is_file(), train.deepspeed
+    assert json.loads(zero.read_text())["zero_optimization"]["stage"] == 2
+    assert (config.caption.backend, str(config.caption.model)) == (
+        "transformers", "/models/blip2-opt-2.7b")
+    assert (config.teacher.backend, str(config.teacher.model)) == ("openai", "/models/teacher")
+    assert list(config.teacher.openai.base_urls) == ["http://n1:8000/v1", "http://n2:8000/v1"]
+    assert list(config.teacher.knowledge.prompts) == ["noun", "sentence", "multimodal"]
+    stem = path.stem
+    assert config.run.name == f"paper_{stem}"
+    assert config.data.dataset == ("twitter2017" if stem == "cross_domain" else stem)
 
 
 @pytest.mark.parametrize("path", sorted((REPO / "studies").glob("*.yaml")), ids=lambda p: p.name)

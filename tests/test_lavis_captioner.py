@@ -27,6 +27,8 @@ from test_captioning import EXPECTED, lines_by_id, write_dataset
 REPO = Path(__file__).resolve().parent.parent
 LAVIS_PYTHON = REPO / ".venv-lavis" / "bin" / "python"
 TINY = REPO / "tests" / "data" / "lavis"
+WORKER_LOGGER = "cotpd.caption.lavis_worker"
+WORKER_STARTED = "LAVIS worker: %s captions in this environment"
 
 
 def fake_files(root: Path) -> dict[str, str]:
@@ -136,6 +138,20 @@ def test_worker_needs_no_torch_and_reports_a_missing_lavis(tmp_path: Path) -> No
         caption_stage(config, demo_run(tmp_path).data, tmp_path / "run")
 
 
+def test_the_worker_log_lands_in_caption_log(tmp_path: Path, cotpd) -> None:
+    # A python without lavis: the worker starts, logs, and stops with its one-line error.
+    config = tmp_path / "c.yaml"
+    config.write_text(f"data: {{dataset: demo_mner}}\nrun: {{output_dir: {tmp_path}}}\n"
+                      "caption:\n  backend: lavis\n  lavis:\n"
+                      + "".join(f"    {k}: {v}\n" for k, v in
+                                {**fake_files(tmp_path / "f"), "python": sys.executable}.items()))
+    result = cotpd("caption", config)
+    assert result.exit_code == 2 and "cannot import lavis" in result.err
+    log = (tmp_path / "run" / "logs" / "caption.log").read_text(encoding="utf-8")
+    assert f" INFO {WORKER_LOGGER}: {WORKER_STARTED % sys.executable}" in log
+    assert log.index(WORKER_LOGGER) < log.index("[caption] failed: ")
+
+
 # --- in .venv-lavis -----------------------------------------------------------------------
 
 needs_lavis = pytest.mark.skipif(not LAVIS_PYTHON.is_file(),
@@ -197,6 +213,9 @@ def test_lavis_backend_through_cotpd_caption(tiny_lavis: Path, tmp_path: Path) -
     assert summary["failed_reasons"] == {"empty file": 1, "missing": 1, "not an image": 1,
                                          "too large": 1, "truncated or corrupt": 1}
     assert (tmp_path / "run" / "manifests" / "caption.json").is_file()
+    log = (tmp_path / "run" / "logs" / "caption.log").read_text(encoding="utf-8")
+    assert f" INFO {WORKER_LOGGER}: LAVIS worker: " in log  # the worker's own records
+    assert " INFO cotpd.caption.stage: 13 images: 0 already captioned, 13 to caption" in log
     print(f"tiny LAVIS BLIP-2 on CPU: {summary['captions_per_second']} captions/s")
 
     *kept, last = output.read_bytes().splitlines(keepends=True)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from cotpd.corpus.progress import set_progress
 from cotpd.corpus.run_files import RunFiles
 from cotpd.pipeline.logs import ConsoleHandler, configure_console
 
@@ -16,6 +17,7 @@ CONFIG = str(REPO / "configs" / "demo_mner.yaml")
 STATUS = "150 images: "  # the caption stage's own info message (caption.stage)
 SUMMARY = "[caption] captions (file, "  # the summary the command prints
 DEBUG = "[caption] manifest -> "  # the orchestrator's debug message
+BAR_MARKS = ("caption: ", "img/s", "100%|")  # what tqdm draws for the caption stage
 
 
 def caption(cotpd, out: Path, *flags: str):
@@ -26,6 +28,7 @@ def caption(cotpd, out: Path, *flags: str):
 
 def test_the_log_file_holds_the_stage_messages_at_every_level(tmp_path: Path, cotpd) -> None:
     result = caption(cotpd, tmp_path)
+    assert all(mark in result.err for mark in BAR_MARKS)  # the progress bar, without --quiet
     assert STATUS in result.out and SUMMARY in result.out and DEBUG not in result.out
     log = RunFiles(tmp_path / "demo_mner").log("caption").read_text(encoding="utf-8")
     lines = log.splitlines()
@@ -42,8 +45,12 @@ def test_the_log_file_holds_the_stage_messages_at_every_level(tmp_path: Path, co
 
 def test_quiet_keeps_the_summary_and_drops_info_from_the_console(tmp_path: Path,
                                                                  cotpd) -> None:
-    result = caption(cotpd, tmp_path, "--quiet")
+    try:
+        result = caption(cotpd, tmp_path, "--quiet")
+    finally:
+        set_progress(True)  # as a command without --quiet would: for the tests after this one
     assert SUMMARY in result.out
+    assert not any(mark in result.out + result.err for mark in BAR_MARKS), result.err
     assert STATUS not in result.out + result.err and "started" not in result.out
     assert STATUS in RunFiles(tmp_path / "demo_mner").log("caption").read_text()
 

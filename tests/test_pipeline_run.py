@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 from cotpd.corpus.bio import bio_spans
+from cotpd.corpus.mnre import read_mnre
 from cotpd.corpus.registry import SPLITS, get_dataset, read_split
+from cotpd.eval.scoring import score_files
 
 REPO = Path(__file__).resolve().parent.parent
 HANDWRITTEN = REPO / "data" / "demo_mner" / "knowledge" / "handwritten.jsonl"
@@ -121,6 +123,25 @@ stages: [caption, teach, train, evaluate]
     assert f"| 100.0% | {len(samples)} of {len(samples)} |" in prompt_rows[0]
     again = cotpd("study", str(study))
     assert again.out.count("finished earlier, kept") == 4
+    # The study's own log: each command, each cell's fate and time, the table.
+    log = (out / "study.log").read_text(encoding="utf-8")
+    assert log.count(" INFO cotpd.pipeline.study_log: study swap started: ") == 4
+    assert log.count(" INFO cotpd.pipeline.study_log: study swap done in ") == 4
+    assert " INFO cotpd.pipeline.study_log: teacher-handwritten__seed-1 ran in " in log
+    assert log.count(" ran in ") == 4 + 1 + 3  # quality only, the part, the rest
+    assert log.count(": not selected, not run") == 3
+    assert log.count(": finished earlier, kept") == 1 + 4
+    assert "| handwritten | 2 |" in log  # the table the command printed
+    # A cell that fails: named in the log with its time and error, and the study stops.
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(study.read_text().replace("name: swap", "name: broken").replace(
+        str(HANDWRITTEN), str(tmp_path / "missing.jsonl")))
+    failed = cotpd("study", str(broken), "--only", "teach", "--where", "teacher=handwritten")
+    assert failed.exit_code == 2 and "missing.jsonl" in failed.err
+    log = (tmp_path / "studies" / "broken" / "study.log").read_text(encoding="utf-8")
+    assert " ERROR cotpd.pipeline.study_log: teacher-handwritten__seed-1 failed after " in log
+    assert " ERROR cotpd.pipeline.study_log: study broken failed after " in log
+    assert "missing.jsonl" in log and " ran in " not in log
 
 
 def test_run_reports_a_relation_student(tmp_path: Path, tiny_encoder: Path, cotpd) -> None:
@@ -133,6 +154,13 @@ def test_run_reports_a_relation_student(tmp_path: Path, tiny_encoder: Path, cotp
     run_dir = tmp_path / "demo_mnre"
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics["task"] == "mre" and "per_relation" in metrics["splits"]["test"]
-    assert (run_dir / "eval" / "test.txt").is_file()
+    # The prediction file, re-read and scored against the gold file, gives metrics.json's
+    # counts and scores: what was written is what was measured.
+    predictions, gold = run_dir / "eval" / "test.txt", REPO / "data" / "demo_mnre" / "test.txt"
+    predicted = read_mnre(predictions).samples
+    assert len(predicted) == len(read_mnre(gold).samples) == metrics["knowledge"]["test"]["samples"]
+    rescored = score_files(gold, predictions).to_dict()
+    assert rescored == metrics["splits"]["test"]  # the same counts; floats survive JSON
+    assert rescored["micro"]["f1"] == pytest.approx(metrics["headline"]["f1"])
     report = (run_dir / "report.md").read_text()
     assert "## Confusion (test; rows gold, columns predicted)" in report

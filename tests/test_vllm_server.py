@@ -89,6 +89,16 @@ def test_runner_answers_through_a_real_vllm_server(vllm_server: str) -> None:
     results = {}
     backend.generate(requests, lambda request, result: results.__setitem__(request.key, result))
     assert len(results) == 16 and all(r.ok for r in results.values())
-    assert all(r.text and "Tweet:" not in r.text for r in results.values())
-    # temperature 0: the same prompt gets the same answer
+    stops = noun.stop("completion")
+    for result in results.values():
+        # The server stopped at a stop sequence (and left it out) or at max_tokens, and
+        # counted the tokens it was given and generated.
+        assert result.text and not any(stop in result.text for stop in stops), result.text
+        assert result.finish_reason in ("stop", "length") and result.prompt_tokens > 0
+        assert 0 < result.completion_tokens <= 32
+        assert result.finish_reason == "stop" or result.completion_tokens == 32
+    # temperature 0: the same prompt gets the same answer, and each answer is its own
+    # request's (the two tweets name other things)
     assert results["0"].text == results["2"].text
+    assert results["0"].prompt_tokens == results["2"].prompt_tokens
+    assert results["0"].text != results["1"].text
