@@ -4,6 +4,7 @@ checked against their base, and plug-ins installed elsewhere found through entry
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -199,3 +200,93 @@ def test_an_entry_point_to_an_undecorated_object_registers_it(
     picky: Registry[Any] = Registry("thing", GROUP, base=Base)
     with pytest.raises(TypeError, match="thing 'broken': .*Plain is no subclass of Base"):
         picky.get("broken")
+
+
+# --- the registries built on it: captioners and student variants --------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_validating_a_caption_config_imports_no_captioner() -> None:
+    code = ("import sys; from cotpd.caption.config import CaptionConfig; "
+            "CaptionConfig(backend='lavis', lavis={k: '/x' for k in "
+            "('checkpoint', 'vit_weights', 'llm', 'bert')}); "
+            "CaptionConfig(backend='transformers', model='/m'); "
+            "print(sorted(m for m in sys.modules if m.startswith(('cotpd.caption.captioners', "
+            "'cotpd.caption.lavis_captioner', 'torch', 'transformers', 'PIL'))))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_an_unknown_captioner_is_refused_naming_the_valid_ones() -> None:
+    from cotpd.caption.config import CaptionConfig
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match=r"unknown captioner 'lavs'; did you mean "
+                                              r"'lavis'\? \(valid: file, lavis, transformers\); "
+                                              r"none: no captions"):
+        CaptionConfig(backend="lavs")
+    assert CaptionConfig().backend == "none"
+
+
+def test_a_captioner_registered_elsewhere_is_built(monkeypatch: pytest.MonkeyPatch,
+                                                   tmp_path: Path) -> None:
+    from cotpd.caption import registry, stage
+    from cotpd.caption.config import CaptionConfig
+
+    monkeypatch.setattr(registry, "CAPTIONERS", registry.CAPTIONERS.copy())
+
+    @registry.register_captioner("constant")
+    class Constant:
+        name, source, params = "constant", None, {}
+
+        def __init__(self, images_dir: Path) -> None:
+            self.images_dir = images_dir
+
+        @classmethod
+        def from_config(cls, config: CaptionConfig, images_dir: Path) -> Constant:
+            return cls(images_dir)
+
+    captioner = stage.build_captioner(CaptionConfig(backend="constant"), tmp_path)
+    assert isinstance(captioner, Constant) and captioner.images_dir == tmp_path
+    with pytest.raises(TypeError, match="has no from_config"):
+        registry.register_captioner("broken")(type("Broken", (), {}))
+
+
+def test_every_paper_variant_is_registered_and_a_typo_is_refused() -> None:
+    from cotpd.student.config import StudentConfig
+    from cotpd.student.variants import VARIANTS
+    from pydantic import ValidationError
+
+    assert VARIANTS.names() == ("caption", "cot", "cpd", "mv", "prefix", "text", "two_stage",
+                                "two_stage_prompt", "upd")
+    config = StudentConfig(variant="mv")
+    assert (config.train_view, config.distill_view, config.resolved_infer_view) == (
+        "knowledge", "text", "text")
+    assert StudentConfig(variant="two_stage", distill={"folds": 1}).two_stage
+    with pytest.raises(ValidationError, match=r"unknown student variant 'cdp'; did you mean "
+                                              r"'cpd'\?"):
+        StudentConfig(variant="cdp")
+
+
+COT_MV = None  # set by the test below: an entry point's object
+
+
+def test_an_installed_variant_configures_the_student(monkeypatch: pytest.MonkeyPatch) -> None:
+    from importlib.metadata import EntryPoint
+
+    from cotpd.student import config as student_config
+    from cotpd.student.variants import GROUP, VariantSpec
+
+    spec = VariantSpec("knowledge", "text", "none", "knowledge")
+    monkeypatch.setattr(sys.modules[__name__], "COT_MV", spec)
+    point = EntryPoint("cot_mv", f"{__name__}:COT_MV", GROUP)
+    monkeypatch.setattr("cotpd.corpus.plugins.entry_points",
+                        lambda group: [point] if group == GROUP else [])
+    monkeypatch.setattr(student_config, "VARIANTS", student_config.VARIANTS.copy())
+    config = student_config.StudentConfig(variant="cot_mv")
+    assert config.spec == spec and config.resolved_infer_view == "knowledge"
+    assert "KL(knowledge || text)" in config.loss_description()
+    with pytest.raises(ValueError, match="unknown student variant"):
+        student_config.StudentConfig(variant="cot_mw2")
