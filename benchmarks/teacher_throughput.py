@@ -74,14 +74,15 @@ def run_backend(backend, requests) -> tuple[list[GenerationResult], float]:
 
 
 def server_section(args: argparse.Namespace) -> list[str]:
-    from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+    from cotpd.teacher.config import OpenAIServerConfig
+    from cotpd.teacher.openai_backend import OpenAIBackend
     from openai import AsyncOpenAI, OpenAI
 
     requests = (dataset_prompts(args.data_root, args.prompts) if args.data_root
                 else prompts(args.prompts, args.max_tokens))
-    settings = OpenAIBackendSettings(model=args.model, base_urls=(args.server_url,),
-                                     concurrency=args.concurrency,
-                                     sampling=SamplingParams(max_tokens=args.max_tokens))
+    backend = OpenAIBackend(
+        OpenAIServerConfig(base_urls=[args.server_url], concurrency=args.concurrency),
+        args.model, sampling=SamplingParams(max_tokens=args.max_tokens))
     client = OpenAI(base_url=args.server_url, api_key="EMPTY")
     start, tokens = time.perf_counter(), 0
     for request in requests:  # (a) one at a time
@@ -90,7 +91,7 @@ def server_section(args: argparse.Namespace) -> list[str]:
                                           stop=list(request.stop))
         tokens += reply.usage.completion_tokens
     sequential = tokens / (time.perf_counter() - start)
-    results, seconds = run_backend(OpenAIBackend(settings), requests)  # (b) the runner
+    results, seconds = run_backend(backend, requests)  # (b) the runner
     runner = tokens_per_second(results, seconds)
 
     async def saturate() -> float:  # (c) everything at once

@@ -11,7 +11,9 @@ from typing import Any, Protocol
 
 from cotpd.caption.config import CaptionConfig
 from cotpd.caption.images import Outcome, find_image, open_rgb
+from cotpd.caption.registry import register_captioner
 from cotpd.corpus.context_files import IMAGE_EXTENSIONS, load_captions, normalise_image_id
+from cotpd.corpus.embedded_models import resolve_model_path
 from cotpd.corpus.errors import shorten
 from cotpd.corpus.fingerprint import sha256_file, weights_fingerprint
 from PIL import Image
@@ -28,10 +30,15 @@ class Captioner(Protocol):
     def run(self, prepared: Any) -> list[Outcome]: ...
 
 
+@register_captioner("file")
 class FileCaptioner:
     """Captions made elsewhere (e.g. the paper's BLIP2_17.txt), rewritten with provenance."""
 
     name = "file"
+
+    @classmethod
+    def from_config(cls, config: CaptionConfig, images_dir: Path) -> FileCaptioner:
+        return cls(Path(str(config.file)))
 
     def __init__(self, path: Path) -> None:
         self.captions, self.source = load_captions(path), str(path)
@@ -46,10 +53,15 @@ class FileCaptioner:
                 for i in prepared]
 
 
+@register_captioner("transformers")
 class Blip2Captioner:
     """BLIP-2 in transformers from a local folder: batched `generate`, CPU or CUDA."""
 
     name = "transformers"
+
+    @classmethod
+    def from_config(cls, config: CaptionConfig, images_dir: Path) -> Blip2Captioner:
+        return cls(resolve_model_path(str(config.model), "caption.model"), config, images_dir)
 
     def __init__(self, model_path: Path, config: CaptionConfig, images_dir: Path,
                  device: str | None = None) -> None:

@@ -5,8 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
+from cotpd.caption.registry import NONE, captioner_names, unknown_captioner_message
 from cotpd.corpus.schema import ModelPathMarker, StrictModel
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 # LAVIS 1.0.2's BLIP-2 caption models: name -> model types (its PRETRAINED_MODEL_CONFIG_DICT).
 LAVIS_MODEL_TYPES = {
@@ -57,10 +58,10 @@ class LavisConfig(StrictModel):
 class CaptionConfig(StrictModel):
     """Which captioner turns each image into text, and how."""
 
-    backend: Literal["lavis", "transformers", "file", "none"] = Field(
-        "none", description="The captioner: lavis (BLIP-2 in its own environment), "
+    backend: str = Field(
+        "none", description="A registered captioner: lavis (BLIP-2 in its own environment), "
                             "transformers (a local BLIP-2 folder), file (captions made "
-                            "elsewhere), none (no captions).")
+                            "elsewhere); or none (no captions).")
     model: Annotated[str | None, ModelPathMarker()] = Field(
         None, description="Backend transformers: a local Hugging Face BLIP-2 folder.")
     file: Path | None = Field(
@@ -79,6 +80,13 @@ class CaptionConfig(StrictModel):
     output: Path | None = Field(
         None, description="Where captions are written; None: <run>/captions/captions.jsonl.")
     lavis: LavisConfig = Field(LavisConfig(), description="Settings of the lavis backend.")
+
+    @field_validator("backend")
+    @classmethod
+    def _backend_is_registered(cls, name: str) -> str:
+        if name != NONE and name not in captioner_names():
+            raise ValueError(unknown_captioner_message(name))
+        return name
 
     @model_validator(mode="after")
     def _backend_has_its_input(self) -> CaptionConfig:

@@ -1,5 +1,6 @@
 """BLIP-2 through LAVIS (the paper's captioner): `load_model_and_preprocess` with every file
-from a local path. Runs only in the LAVIS environment (`bash scripts/setup.sh lavis`)."""
+from a local path. The model loads only in the LAVIS environment (`bash scripts/setup.sh
+lavis`); elsewhere the class hands the stage over to that environment."""
 
 from __future__ import annotations
 
@@ -7,20 +8,39 @@ import os
 import pickle
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 from cotpd.caption.captioners import Blip2Captioner
 from cotpd.caption.config import CaptionConfig
 from cotpd.caption.lavis_files import check_lavis_files, lavis_fingerprint
 from cotpd.caption.lavis_local import local_lavis_model_type
+from cotpd.caption.registry import register_captioner
+from cotpd.corpus.config import DataConfig
 from cotpd.corpus.errors import CotpdError, shorten
 from PIL import Image, ImageFile
 
 
+@register_captioner("lavis")
 class LavisCaptioner(Blip2Captioner):
     """Shares the transformers captioner's image decoding (bad images recorded, never fatal),
     batching and split-on-failure; only the model and its preprocessing differ."""
 
     name = "lavis"
+
+    @classmethod
+    def from_config(cls, config: CaptionConfig, images_dir: Path) -> LavisCaptioner:
+        return cls(config, images_dir)
+
+    @classmethod
+    def run_elsewhere(cls, config: CaptionConfig, data: DataConfig, run_dir: Path,
+                      retry_failed: bool) -> dict[str, Any] | None:
+        """Where LAVIS does not import (the main environment), the whole stage runs in
+        LAVIS's own environment: its summary. None: here."""
+        from cotpd.caption.lavis_env import caption_in_lavis_env, lavis_importable
+
+        if lavis_importable():
+            return None
+        return caption_in_lavis_env(config, data, run_dir, retry_failed)
 
     def __init__(self, config: CaptionConfig, images_dir: Path,
                  device: str | None = None) -> None:

@@ -13,11 +13,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from cotpd.caption.captioners import Blip2Captioner, Captioner, FileCaptioner
+from cotpd.caption.captioners import Captioner
 from cotpd.caption.config import CaptionConfig
+from cotpd.caption.registry import NONE, captioner_class
 from cotpd.corpus.config import DataConfig
 from cotpd.corpus.context_files import normalise_image_id
-from cotpd.corpus.embedded_models import resolve_model_path
 from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
 from cotpd.corpus.prepare import prepare_dataset
 from cotpd.corpus.progress import progress_bar
@@ -28,14 +28,9 @@ logger = logging.getLogger(__name__)
 
 
 def build_captioner(config: CaptionConfig, images_dir: Path) -> Captioner:
-    if config.backend == "file":
-        return FileCaptioner(Path(str(config.file)))
-    if config.backend == "lavis":  # only where lavis imports: see caption_stage
-        from cotpd.caption.lavis_captioner import LavisCaptioner
-
-        return LavisCaptioner(config, images_dir)
-    return Blip2Captioner(resolve_model_path(str(config.model), "caption.model"), config,
-                          images_dir)
+    """The captioner registered as `caption.backend` (its module imported only now)."""
+    captioner: Captioner = captioner_class(config.backend).from_config(config, images_dir)
+    return captioner
 
 
 def _resume(path: Path, retry_failed: bool) -> tuple[set[str], bool, int]:
@@ -62,14 +57,14 @@ def caption_stage(config: CaptionConfig, data: DataConfig, run_dir: Path,
                   retry_failed: bool = False, captioner: Captioner | None = None) -> dict:
     """Caption every image of the run's samples into the output JSONL; returns the summary
     (also `<run>/captions/summary.json`). `captioner` overrides the configured backend."""
-    if config.backend == "none" and captioner is None:
+    if config.backend == NONE and captioner is None:
         return {"backend": "none", "written": False, "fingerprints": {},
                 "message": "caption.backend is none: no captions written"}
-    if config.backend == "lavis" and captioner is None:
-        from cotpd.caption.lavis_env import caption_in_lavis_env, lavis_importable
-
-        if not lavis_importable():  # the main environment: the stage runs in LAVIS's own
-            return caption_in_lavis_env(config, data, run_dir, retry_failed)
+    if captioner is None:  # a captioner that needs its own environment runs the stage there
+        run_elsewhere = getattr(captioner_class(config.backend), "run_elsewhere", None)
+        summary = run_elsewhere(config, data, run_dir, retry_failed) if run_elsewhere else None
+        if summary is not None:
+            return summary
     start = time.perf_counter()
     prepared = prepare_dataset(data, run_dir)
     ids = list(dict.fromkeys(

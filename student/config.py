@@ -7,29 +7,8 @@ from typing import Annotated, Literal
 
 from cotpd.corpus.schema import ModelPathMarker, StrictModel
 from cotpd.student.training_args import check_extra_keys
-from pydantic import ConfigDict, Field, model_validator
-
-Variant = Literal["text", "caption", "cot", "mv", "upd", "prefix", "cpd", "two_stage",
-                  "two_stage_prompt"]
-View = Literal["text", "caption", "knowledge", "prompt"]
-PromptKind = Literal["none", "conditional", "unconditional", "prefix"]
-
-# What each paper variant trains on and distils into (docs/architecture.md):
-# (view trained with NLL, view distilled into with KL or None, prompt generator, inference view)
-VARIANTS: dict[str, tuple[View, View | None, PromptKind, View]] = {
-    "text": ("text", None, "none", "text"),              # (a) text only
-    "caption": ("caption", None, "none", "caption"),     # (b) baseline [x; I]
-    "cot": ("knowledge", None, "none", "knowledge"),     # (c) +CoT [x; I; c]
-    "mv": ("knowledge", "text", "none", "text"),         # (e) +MV, KL to the plain text view
-    "upd": ("knowledge", "prompt", "unconditional", "prompt"),  # (f) +UPD, p = q
-    "prefix": ("knowledge", "prompt", "prefix", "prompt"),      # +PrefixD, every layer
-    "cpd": ("knowledge", "prompt", "conditional", "prompt"),    # (d) +CPD, the method
-    # Two-stage: a trained knowledge-view model scored every training sentence once; the
-    # student learns from the text alone, NLL + KL to those cached distributions.
-    "two_stage": ("text", None, "none", "text"),
-    "two_stage_prompt": ("prompt", None, "conditional", "prompt"),
-}
-TWO_STAGE: frozenset[str] = frozenset({"two_stage", "two_stage_prompt"})
+from cotpd.student.variants import VARIANTS, PromptKind, VariantSpec, View
+from pydantic import ConfigDict, Field, field_validator, model_validator
 
 
 class ViewConfig(StrictModel):
@@ -185,10 +164,11 @@ class StudentConfig(StrictModel):
                     "bundled MiniLM).")
     head: Literal["softmax", "crf"] = Field(
         "softmax", description="MNER head: a linear softmax per word, or a linear-chain CRF.")
-    variant: Variant = Field(
+    variant: str = Field(
         "cpd",
-        description="What is trained and distilled: text, caption, cot, mv, upd, prefix, "
-                    "cpd (conditional prompt distillation), two_stage, two_stage_prompt.")
+        description="A registered variant, what is trained and distilled: text, caption, "
+                    "cot, mv, upd, prefix, cpd (conditional prompt distillation), two_stage, "
+                    "two_stage_prompt.")
     infer_view: View | Literal["auto"] = Field(
         "auto", description="The view predictions read (text, caption, knowledge, prompt); "
                             "auto: the variant's inference view.")
@@ -201,6 +181,13 @@ class StudentConfig(StrictModel):
     trust_remote_code: bool = Field(
         False, description="Run Python code the encoder folder ships (its auto_map).")
 
+    @field_validator("variant")
+    @classmethod
+    def _variant_is_registered(cls, name: str) -> str:
+        if name not in VARIANTS:
+            raise ValueError(VARIANTS.unknown_message(name))
+        return name
+
     @model_validator(mode="after")
     def _prompt_view_needs_a_prompt(self) -> StudentConfig:
         if self.resolved_infer_view == "prompt" and self.prompt_kind == "none":
@@ -211,7 +198,7 @@ class StudentConfig(StrictModel):
     @model_validator(mode="after")
     def _distill_settings_fit_the_variant(self) -> StudentConfig:
         distill = self.distill
-        if self.variant in TWO_STAGE:
+        if self.two_stage:
             if (distill.teacher is None) == (distill.folds < 1):
                 raise ValueError(f"variant {self.variant!r} needs exactly one of "
                                  "distill.teacher (a trained knowledge-view student folder) "
@@ -223,7 +210,7 @@ class StudentConfig(StrictModel):
         elif distill.teacher is not None or distill.folds:
             raise ValueError(f"distill.teacher and distill.folds are for the two-stage "
                              f"variants, not {self.variant!r}")
-        if distill.unlabelled and self.distill_view is None and self.variant not in TWO_STAGE:
+        if distill.unlabelled and self.distill_view is None and not self.two_stage:
             raise ValueError(f"distill.unlabelled needs a distilling variant (mv, upd, prefix, "
                              f"cpd, two_stage*); {self.variant!r} has no KL")
         return self
@@ -252,20 +239,25 @@ class StudentConfig(StrictModel):
         return " + ".join(terms)
 
     @property
+    def spec(self) -> VariantSpec:
+        """What the variant trains on, distils into and predicts from."""
+        return VARIANTS.get(self.variant)
+
+    @property
     def two_stage(self) -> bool:
-        return self.variant in TWO_STAGE
+        return self.spec.two_stage
 
     @property
     def train_view(self) -> View:
-        return VARIANTS[self.variant][0]
+        return self.spec.train_view
 
     @property
     def distill_view(self) -> View | None:
-        return VARIANTS[self.variant][1]
+        return self.spec.distill_view
 
     @property
     def prompt_kind(self) -> PromptKind:
-        return VARIANTS[self.variant][2]
+        return self.spec.prompt_kind
 
     @property
     def resolved_subword_labels(self) -> Literal["first", "all"]:
@@ -276,4 +268,4 @@ class StudentConfig(StrictModel):
 
     @property
     def resolved_infer_view(self) -> View:
-        return VARIANTS[self.variant][3] if self.infer_view == "auto" else self.infer_view
+        return self.spec.infer_view if self.infer_view == "auto" else self.infer_view

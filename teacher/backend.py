@@ -43,6 +43,9 @@ ResultCallback = Callable[[GenerationRequest, GenerationResult], None]
 
 @dataclass(frozen=True)
 class SamplingParams:
+    """How a backend decodes: the fields of `teacher.sampling` (factory.sampling_params), and
+    `extra` request fields a backend passes on as they are. Part of every fingerprint."""
+
     temperature: float = 0.0
     top_p: float = 1.0
     max_tokens: int = 256

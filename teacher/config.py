@@ -39,6 +39,12 @@ class OpenAIServerConfig(StrictModel):
     concurrency: int = Field(64, ge=1, description="Requests in flight at once.")
     timeout_s: float = Field(120.0, gt=0, description="Seconds one request may take.")
     max_retries: int = Field(5, ge=0, description="Retries of a failed request.")
+    backoff_base_s: float = Field(
+        0.5, gt=0, description="Backoff scale: retry k waits a random time up to "
+                               "backoff_base_s * 2^k seconds (full jitter).")
+    backoff_max_s: float = Field(
+        30.0, gt=0, description="Longest wait before a retry, a server's Retry-After "
+                                "included.")
 
 
 class KnowledgeConfig(StrictModel):

@@ -11,9 +11,9 @@ from cotpd.teacher.runner import Teacher, teacher_fingerprint
 
 
 def sampling_params(config: TeacherConfig) -> SamplingParams:
-    s = config.sampling
-    return SamplingParams(temperature=s.temperature, top_p=s.top_p, max_tokens=s.max_tokens,
-                          seed=s.seed)
+    # Every key of teacher.sampling is a SamplingParams field: a key added to one and not the
+    # other fails here, not in a fingerprint that quietly left it out.
+    return SamplingParams(**config.sampling.model_dump())
 
 
 def build_teacher(config: TeacherConfig, images_dir: Path | None = None) -> Teacher:
@@ -23,4 +23,3 @@ def build_teacher(config: TeacherConfig, images_dir: Path | None = None) -> Teac
     return Teacher(backend=backend, fingerprint=teacher_fingerprint(backend.fingerprint_parts()),
                    style=config.style, image_input=config.image_input, images_dir=images_dir,
                    default_max_tokens=config.sampling.max_tokens)
-

@@ -1,26 +1,24 @@
-"""Teacher backends by name: a name -> class table each backend registers in.
+"""Teacher backends by name (`teacher.backend`).
 
 Backend `<name>` lives in `teacher/<name>_backend.py` and registers its class there with
 `@register_backend("<name>")`. The names come from the file names, so listing them (config
 validation) imports no backend; a backend's module is imported only when that backend is
-chosen, so vLLM, torch or the HTTP client load only when they are needed. A new backend is
-one file.
+chosen, so vLLM, torch or the HTTP client load only when they are needed. A backend outside
+this repository registers through the entry-point group `cotpd.teacher_backends`.
 """
 
 from __future__ import annotations
 
-import difflib
-import importlib
 import pkgutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.plugins import Registry
 from cotpd.teacher.backend import SamplingParams, TeacherBackend
 
 MODULE_SUFFIX = "_backend"
-_PACKAGE = "cotpd.teacher"
+GROUP = "cotpd.teacher_backends"
 
 
 class BackendClass(Protocol):
@@ -32,52 +30,33 @@ class BackendClass(Protocol):
     def from_config(cls, config: Any, sampling: SamplingParams) -> TeacherBackend: ...
 
 
-_CLASSES: dict[str, type[BackendClass]] = {}
+def _backend_modules() -> dict[str, str]:
+    """name -> module of every `<name>_backend.py` beside this file, none imported."""
+    folder = Path(__file__).resolve().parent
+    return {module.name.removesuffix(MODULE_SUFFIX): f"cotpd.teacher.{module.name}"
+            for module in pkgutil.iter_modules([str(folder)])
+            if module.name.endswith(MODULE_SUFFIX)}
+
+
+BACKENDS: Registry[type[BackendClass]] = Registry(
+    "teacher backend", GROUP, base=BackendClass, lazy=_backend_modules())
 Registered = TypeVar("Registered", bound=type)
 
 
 def register_backend(name: str) -> Callable[[Registered], Registered]:
     """Class decorator: `teacher.backend: <name>` builds this class with `from_config`."""
-
-    def register(cls: Registered) -> Registered:
-        if not callable(getattr(cls, "from_config", None)):
-            raise TypeError(f"backend {name!r}: {cls.__name__} has no from_config classmethod")
-        known = _CLASSES.get(name)
-        if known is not None and known.__qualname__ != cls.__qualname__:  # a reload is fine
-            raise ValueError(f"backend {name!r} is registered twice: {known.__qualname__} "
-                             f"and {cls.__qualname__}")
-        _CLASSES[name] = cls
-        return cls
-
-    return register
+    return BACKENDS.register(name)
 
 
 def backend_names() -> tuple[str, ...]:
-    """Every valid `teacher.backend`: the backend modules' names, none of them imported,
-    and any class registered at run time."""
-    folder = Path(__file__).resolve().parent
-    found = {module.name.removesuffix(MODULE_SUFFIX)
-             for module in pkgutil.iter_modules([str(folder)])
-             if module.name.endswith(MODULE_SUFFIX)}
-    return tuple(sorted(found | set(_CLASSES)))
+    """Every valid `teacher.backend`, no backend module imported."""
+    return BACKENDS.names()
 
 
 def unknown_backend_message(name: str) -> str:
-    """One line naming the valid backends (and the closest one, for a typo)."""
-    valid = backend_names()
-    close = difflib.get_close_matches(name, valid, n=1, cutoff=0.5)
-    hint = f"; did you mean {close[0]!r}?" if close else ""
-    return f"unknown teacher backend {name!r}{hint} (valid: {', '.join(valid)})"
+    return BACKENDS.unknown_message(name)
 
 
 def backend_class(name: str) -> type[BackendClass]:
     """The class registered as `name`, importing its module on first use."""
-    if name not in _CLASSES:
-        if name not in backend_names():
-            raise CotpdError(unknown_backend_message(name))
-        module = f"{_PACKAGE}.{name}{MODULE_SUFFIX}"
-        importlib.import_module(module)
-        if name not in _CLASSES:  # a module by the naming rule that registers nothing
-            raise CotpdError(f"{module} registers no backend {name!r} "
-                             f"(decorate its class with @register_backend({name!r}))")
-    return _CLASSES[name]
+    return BACKENDS.get(name)

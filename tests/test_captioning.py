@@ -153,7 +153,7 @@ def test_transformers_backend_bad_images_and_resume(tiny_blip2: Path, tmp_path: 
     def no_model(*args, **kwargs):
         raise AssertionError("a finished run must not load the model")
 
-    monkeypatch.setattr(stage, "Blip2Captioner", no_model)
+    monkeypatch.setattr(stage, "build_captioner", no_model)
     again = caption_stage(config, run_config.data, run_dir)
     assert (again["skipped_done"], again["ok"], again["failed"]) == (11, 0, 0)
     assert output.read_text().count("\n") == 11

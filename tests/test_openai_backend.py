@@ -10,13 +10,14 @@ import asyncio
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
 from cotpd.teacher import openai_backend
 from cotpd.teacher.backend import GenerationRequest, GenerationResult, SamplingParams
-from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+from cotpd.teacher.config import OpenAIServerConfig, TeacherConfig
+from cotpd.teacher.factory import build_teacher
+from cotpd.teacher.openai_backend import OpenAIBackend
 from llama_index.llms.openai_like import OpenAILike
 
 from tests.fake_openai_server import FakeOpenAIServer
@@ -31,11 +32,13 @@ def server() -> Iterator[FakeOpenAIServer]:
         yield fake
 
 
-def settings(*urls: str, **overrides: Any) -> OpenAIBackendSettings:
+def backend_for(*urls: str, chat: bool = False, sampling: SamplingParams | None = None,
+                **server: Any) -> OpenAIBackend:
     """Small timeouts and backoffs so every fault resolves in well under a second."""
     fast: dict[str, Any] = {"timeout_s": 1.0, "max_retries": 3, "backoff_base_s": 0.01,
                             "backoff_max_s": 0.05}
-    return OpenAIBackendSettings(model="teacher", base_urls=urls, **{**fast, **overrides})
+    config = OpenAIServerConfig(base_urls=list(urls), **{**fast, **server})
+    return OpenAIBackend(config, "teacher", chat=chat, sampling=sampling)
 
 
 def run(backend: OpenAIBackend, requests: list[GenerationRequest]) -> dict[str, GenerationResult]:
@@ -49,13 +52,13 @@ def run(backend: OpenAIBackend, requests: list[GenerationRequest]) -> dict[str, 
 def ask(server: FakeOpenAIServer, *script: str, **overrides: Any) -> GenerationResult:
     """One completion request after scripting the server's next behaviours."""
     server.push(*script)
-    backend = OpenAIBackend(settings(server.url, **overrides))
+    backend = backend_for(server.url, **overrides)
     return run(backend, [GenerationRequest(key="k", prompt="Explain: Obama visits Paris")])["k"]
 
 
 def test_completion_requests_are_answered(server: FakeOpenAIServer) -> None:
     sampling = SamplingParams(temperature=0.0, top_p=0.9, seed=7, extra={"top_k": 5})
-    backend = OpenAIBackend(settings(server.url, sampling=sampling))
+    backend = backend_for(server.url, sampling=sampling)
     requests = [GenerationRequest(key=f"s{i}", prompt=f"Q: sample {i}\nA:", stop=("\n\n",),
                                   max_tokens=64) for i in range(5)]
     results = run(backend, requests)
@@ -72,7 +75,7 @@ def test_completion_requests_are_answered(server: FakeOpenAIServer) -> None:
 
 
 def test_chat_requests_use_the_chat_endpoint(server: FakeOpenAIServer) -> None:
-    backend = OpenAIBackend(settings(server.url, chat=True))
+    backend = backend_for(server.url, chat=True)
     messages = [{"role": "system", "content": "You explain tweets."},
                 {"role": "user", "content": "Explain the sentence: RT @user Lakers win"}]
     result = run(backend, [GenerationRequest(key="c", messages=messages)])["c"]
@@ -83,7 +86,7 @@ def test_chat_requests_use_the_chat_endpoint(server: FakeOpenAIServer) -> None:
 
 
 def test_image_url_parts_reach_the_server(server: FakeOpenAIServer) -> None:
-    backend = OpenAIBackend(settings(server.url, chat=True))
+    backend = backend_for(server.url, chat=True)
     content = [{"type": "text", "text": "What is the relation between text and image?"},
                {"type": "image_url", "image_url": {"url": IMAGE}},
                {"type": "image_url", "image_url": {"url": "http://img.test/a.jpg"}}]
@@ -95,7 +98,7 @@ def test_image_url_parts_reach_the_server(server: FakeOpenAIServer) -> None:
 
 
 def test_image_parts_on_the_completion_endpoint_are_refused(server: FakeOpenAIServer) -> None:
-    backend = OpenAIBackend(settings(server.url, chat=False))
+    backend = backend_for(server.url, chat=False)
     content = [{"type": "image_url", "image_url": {"url": IMAGE}}]
     result = run(backend, [GenerationRequest(key="m", messages=[
         {"role": "user", "content": content}])])["m"]
@@ -107,7 +110,7 @@ def test_requests_run_concurrently(server: FakeOpenAIServer) -> None:
     # Each answer waits until 8 requests are in flight: only 8 concurrent requests get
     # answered, and the server counts them, whatever the machine's speed.
     server.push(*["together:8"] * 8)
-    backend = OpenAIBackend(settings(server.url, concurrency=8, timeout_s=30))
+    backend = backend_for(server.url, concurrency=8, timeout_s=30)
     results = run(backend, [GenerationRequest(key=str(i), prompt=f"p{i}") for i in range(8)])
     assert all(r.ok for r in results.values())
     assert server.max_in_flight == 8 and len(server.requests) == 8  # none timed out
@@ -115,7 +118,7 @@ def test_requests_run_concurrently(server: FakeOpenAIServer) -> None:
 
 def test_concurrency_is_a_limit(server: FakeOpenAIServer) -> None:
     server.push(*["together:3"] * 9)
-    backend = OpenAIBackend(settings(server.url, concurrency=3, timeout_s=30))
+    backend = backend_for(server.url, concurrency=3, timeout_s=30)
     results = run(backend, [GenerationRequest(key=str(i), prompt=f"p{i}") for i in range(9)])
     assert all(r.ok for r in results.values())
     assert server.max_in_flight == 3 and len(server.requests) == 9
@@ -191,7 +194,7 @@ def test_malformed_json_is_an_error_at_once(server: FakeOpenAIServer) -> None:
 @pytest.mark.parametrize("chat", [False, True])
 def test_a_completion_without_choices_is_malformed(server: FakeOpenAIServer, chat: bool) -> None:
     server.push("nochoices")
-    backend = OpenAIBackend(settings(server.url, chat=chat))
+    backend = backend_for(server.url, chat=chat)
     request = (GenerationRequest(key="k", messages=[{"role": "user", "content": "hi"}]) if chat
                else GenerationRequest(key="k", prompt="hi"))
     result = run(backend, [request])["k"]
@@ -204,7 +207,7 @@ def test_a_bug_before_any_answer_raises(server: FakeOpenAIServer,
     # A parameter the client does not take is a TypeError of ours, not a server's fault.
     monkeypatch.setattr(OpenAIBackend, "_call_kwargs",
                         lambda self, request: {"max_tokens": 8, "no_such_parameter": 1})
-    backend = OpenAIBackend(settings(server.url))
+    backend = backend_for(server.url)
     with pytest.raises(TypeError, match="no_such_parameter"):
         run(backend, [GenerationRequest(key="k", prompt="p")])
     assert server.requests == []
@@ -221,7 +224,7 @@ def test_a_bug_after_a_well_formed_answer_raises(server: FakeOpenAIServer,
             raise AttributeError("'CompletionResponse' object has no attribute 'txt'")
 
     monkeypatch.setattr(openai_backend, "OpenAILike", Broken)
-    backend = OpenAIBackend(settings(server.url))
+    backend = backend_for(server.url)
     with pytest.raises(AttributeError, match="txt"):
         run(backend, [GenerationRequest(key="k", prompt="p")])
     assert [r["behaviour"] for r in server.requests] == ["ok"]
@@ -251,8 +254,8 @@ def test_missing_usage_leaves_token_counts_unknown(server: FakeOpenAIServer) -> 
 
 def test_server_that_dies_and_comes_back(server: FakeOpenAIServer) -> None:
     server.push(*["slow:5"] * 4)  # four requests in flight when the server dies
-    backend = OpenAIBackend(settings(server.url, concurrency=4, max_retries=10,
-                                     backoff_base_s=0.05, backoff_max_s=0.3))
+    backend = backend_for(server.url, concurrency=4, max_retries=10, backoff_base_s=0.05,
+                          backoff_max_s=0.3)
     requests = [GenerationRequest(key=str(i), prompt=f"prompt {i}") for i in range(8)]
     results: dict[str, GenerationResult] = {}
     runner = threading.Thread(target=lambda: results.update(run(backend, requests)))
@@ -272,24 +275,38 @@ def test_server_that_dies_and_comes_back(server: FakeOpenAIServer) -> None:
 
 def test_replicas_share_the_requests() -> None:
     with FakeOpenAIServer() as first, FakeOpenAIServer() as second:
-        backend = OpenAIBackend(settings(first.url, second.url, concurrency=2))
+        backend = backend_for(first.url, second.url, concurrency=2)
         results = run(backend, [GenerationRequest(key=str(i), prompt="p") for i in range(6)])
         assert all(r.ok for r in results.values())
         assert len(first.requests) == 3 and len(second.requests) == 3
 
 
 def test_fingerprint_ignores_replica_count() -> None:
-    one = OpenAIBackend(settings("http://a/v1", sampling=SamplingParams(seed=3)))
-    two = OpenAIBackend(replace(one.settings, base_urls=("http://a/v1", "http://b/v1")))
+    one = backend_for("http://a/v1", sampling=SamplingParams(seed=3))
+    two = backend_for("http://a/v1", "http://b/v1", sampling=SamplingParams(seed=3))
     assert one.fingerprint_parts() == two.fingerprint_parts()
     assert one.fingerprint_parts()["sampling"]["seed"] == 3
     assert one.fingerprint_parts()["model"] == "teacher"
+
+
+def test_fingerprints_from_a_config_are_stable() -> None:
+    """The store keys answers by this fingerprint: if it moved, every stored answer would
+    be asked again."""
+    default = build_teacher(TeacherConfig(backend="openai"))
+    tuned = build_teacher(TeacherConfig(
+        backend="openai", style="chat", model="m",
+        sampling={"temperature": 0.7, "top_p": 0.9, "max_tokens": 33, "seed": 5},
+        openai={"base_urls": ["http://a/v1", "http://b/v1"], "concurrency": 3}))
+    assert default.fingerprint == "62c01b2d125dcee5"
+    assert tuned.fingerprint == "7781e643a7df9cf4"
+    assert tuned.backend.fingerprint_parts()["sampling"] == {
+        "temperature": 0.7, "top_p": 0.9, "max_tokens": 33, "seed": 5, "extra": {}}
 
 
 def test_callback_errors_stop_the_run(server: FakeOpenAIServer) -> None:
     def store(request: GenerationRequest, result: GenerationResult) -> None:
         raise OSError("disk full")
 
-    backend = OpenAIBackend(settings(server.url))
+    backend = backend_for(server.url)
     with pytest.raises(OSError, match="disk full"):
         backend.generate([GenerationRequest(key="k", prompt="p")], store)

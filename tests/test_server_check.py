@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from cotpd.corpus.errors import CotpdError
-from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+from cotpd.teacher.config import OpenAIServerConfig
+from cotpd.teacher.openai_backend import OpenAIBackend
 from cotpd.teacher.server_check import require_server, served_models
 from fake_openai_server import FakeOpenAIServer
 
@@ -109,7 +110,7 @@ def test_the_runner_checks_once_and_only_when_it_has_requests(tmp_path: Path,
     from cotpd.teacher.runner import Teacher, run_prompt
     from cotpd.teacher.store import KnowledgeStore
 
-    absent = OpenAIBackend(OpenAIBackendSettings(model="fake", base_urls=(_closed_port_url(),)))
+    absent = OpenAIBackend(OpenAIServerConfig(base_urls=[_closed_port_url()]), "fake")
     with pytest.raises(CotpdError, match="no teacher server answers"):
         absent.check_ready()
     checks: list[str] = []
@@ -123,7 +124,7 @@ def test_the_runner_checks_once_and_only_when_it_has_requests(tmp_path: Path,
     samples = [MnerSample(id=f"s{i}", tokens=["Paris", "is", "big"], labels=["B-LOC", "O", "O"],
                           image_id=None) for i in range(3)]
     with FakeOpenAIServer() as server, KnowledgeStore(tmp_path / "store.sqlite") as store:
-        backend = OpenAIBackend(OpenAIBackendSettings(model="fake", base_urls=(server.url,)))
+        backend = OpenAIBackend(OpenAIServerConfig(base_urls=[server.url]), "fake")
         teacher = Teacher(backend=backend, fingerprint="f", style="completion")
         first = run_prompt(samples[:2], noun, teacher, store)
         again = run_prompt(samples, noun, teacher, store)  # one more sample: no second check

@@ -115,8 +115,8 @@ class EchoBackend:
 
 @pytest.fixture
 def echo_registered(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    # A copy of the table, so the registration ends with the test.
-    monkeypatch.setattr(registry, "_CLASSES", dict(registry._CLASSES))
+    # A copy of the registry, so the registration ends with the test.
+    monkeypatch.setattr(registry, "BACKENDS", registry.BACKENDS.copy())
     registry.register_backend("echo")(EchoBackend)
     yield
 

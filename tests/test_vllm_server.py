@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from cotpd.teacher.backend import GenerationRequest, SamplingParams
 from cotpd.teacher.catalogue import load_catalogue
-from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+from cotpd.teacher.config import OpenAIServerConfig
+from cotpd.teacher.openai_backend import OpenAIBackend
 
 REPO = Path(__file__).resolve().parent.parent
 VLLM_PYTHON = Path(os.environ.get("COTPD_VLLM_VENV", REPO / ".venv-vllm")) / "bin" / "python"
@@ -83,9 +84,8 @@ def test_runner_answers_through_a_real_vllm_server(vllm_server: str) -> None:
     requests = [GenerationRequest(key=str(i), prompt=noun.render("completion", text=t),
                                   stop=noun.stop("completion"), max_tokens=32)
                 for i, t in enumerate(texts)]
-    backend = OpenAIBackend(OpenAIBackendSettings(
-        model="gemma3-270m", base_urls=(vllm_server,), concurrency=16,
-        sampling=SamplingParams(max_tokens=32)))
+    backend = OpenAIBackend(OpenAIServerConfig(base_urls=[vllm_server], concurrency=16),
+                            "gemma3-270m", sampling=SamplingParams(max_tokens=32))
     results = {}
     backend.generate(requests, lambda request, result: results.__setitem__(request.key, result))
     assert len(results) == 16 and all(r.ok for r in results.values())

@@ -13,7 +13,8 @@ from pathlib import Path
 from cotpd.corpus.records import MnerSample
 from cotpd.teacher.backend import SamplingParams
 from cotpd.teacher.catalogue import load_catalogue
-from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+from cotpd.teacher.config import OpenAIServerConfig
+from cotpd.teacher.openai_backend import OpenAIBackend
 from cotpd.teacher.runner import Teacher, run_prompt, teacher_fingerprint
 from cotpd.teacher.store import KnowledgeStore
 
@@ -30,9 +31,9 @@ def peak_rss_mb() -> float:
 def main(url: str, n: int, concurrency: int, store_path: str) -> None:
     samples = [MnerSample(id=f"s{i:06d}", tokens=f"tweet {i} about Paris and Obama".split(),
                           labels=["O"] * 6, image_id=None) for i in range(n)]
-    backend = OpenAIBackend(OpenAIBackendSettings(
-        model="fake", base_urls=(url,), concurrency=concurrency, timeout_s=60, max_retries=5,
-        sampling=SamplingParams()))
+    server = OpenAIServerConfig(base_urls=[url], concurrency=concurrency, timeout_s=60,
+                                max_retries=5)
+    backend = OpenAIBackend(server, "fake", sampling=SamplingParams())
     teacher = Teacher(backend, teacher_fingerprint(backend.fingerprint_parts()), "completion")
     before = peak_rss_mb()
     began = time.perf_counter()

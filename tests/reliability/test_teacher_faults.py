@@ -123,7 +123,8 @@ def test_a_missing_image_fails_its_row_not_the_run(tmp_path: Path) -> None:
     with its reason, and the other samples are asked."""
     from cotpd.corpus.records import MnerSample
     from cotpd.teacher.catalogue import load_catalogue
-    from cotpd.teacher.openai_backend import OpenAIBackend, OpenAIBackendSettings
+    from cotpd.teacher.config import OpenAIServerConfig
+    from cotpd.teacher.openai_backend import OpenAIBackend
     from cotpd.teacher.runner import Teacher, run_prompt
     from cotpd.teacher.store import KnowledgeStore
     from fake_openai_server import FakeOpenAIServer
@@ -134,8 +135,7 @@ def test_a_missing_image_fails_its_row_not_the_run(tmp_path: Path) -> None:
     prompt = load_catalogue()["multimodal"]
     with FakeOpenAIServer(served_model="vl") as server, \
             KnowledgeStore(tmp_path / "store.sqlite") as store:
-        backend = OpenAIBackend(OpenAIBackendSettings(model="vl", base_urls=(server.url,),
-                                                      chat=True))
+        backend = OpenAIBackend(OpenAIServerConfig(base_urls=[server.url]), "vl", chat=True)
         teacher = Teacher(backend, "vl", "chat", image_input="image", images_dir=tmp_path)
         counts = run_prompt(samples, prompt, teacher, store)
         version = prompt.version_hash("chat")
