@@ -18,20 +18,12 @@ from typing import Any
 from cotpd.augment.ask import ask
 from cotpd.augment.config import AugmentConfig
 from cotpd.augment.counts import TypeCounts
-from cotpd.augment.pools import (
-    TYPE_WORDS,
-    Name,
-    mre_mention_types,
-    name_key,
-    parse_name_list,
-    training_names,
-)
-from cotpd.augment.replace import replace_mner, replace_mre
+from cotpd.augment.pools import TYPE_WORDS, Name, name_key, parse_name_list, training_names
 from cotpd.augment.rewrite import augmented_id, text_of
+from cotpd.augment.tasks import augment_task_of
 from cotpd.augment.variants import copy_prompt
 from cotpd.augment.yesno import parse_yes_no
-from cotpd.corpus.bio import bio_spans
-from cotpd.corpus.records import MnerSample, Sample
+from cotpd.corpus.records import Sample
 from cotpd.teacher.catalogue import CatalogPrompt
 from cotpd.teacher.runner import Teacher
 from cotpd.teacher.store import KnowledgeStore
@@ -67,21 +59,14 @@ def zero_shot_names(types: Sequence[str], size: int, prompt: CatalogPrompt,
     return pools, report
 
 
-def _entities(sample: Sample) -> list[tuple[Any, str]]:
-    """(what to replace, its type): BIO spans, or the typed MRE head/tail roles."""
-    if isinstance(sample, MnerSample):
-        return [(span, span.type) for span in bio_spans(sample.labels)]
-    return [(role, kind) for role, kind in zip(("head", "tail"), mre_mention_types(sample),
-                                              strict=True) if kind]
-
-
 def candidates(sources: Sequence[Sample], times: int, pools: dict[str, list[Name]],
                config: AugmentConfig, counts: TypeCounts) -> list[Sample]:
     """Every replaced copy before the factual check; copies that cannot be made are counted."""
     made: list[Sample] = []
     for source in sources:
         rng = random.Random(f"{config.seed}:{source.id}")
-        entities = _entities(source)
+        task = augment_task_of(source)
+        entities = task.entities(source)  # BIO spans, or the typed MRE head/tail roles
         used: set[str] = set()
         for copy in range(times):
             counts.asked += 1
@@ -91,8 +76,8 @@ def candidates(sources: Sequence[Sample], times: int, pools: dict[str, list[Name
             chosen = entities if config.entity_replace == "all" else \
                 [entities[(copy + rng.randrange(len(entities))) % len(entities)]]
             picks = []
-            for target, kind in chosen:
-                current = _surface(source, target)
+            for target, kind, words in chosen:
+                current = name_key(words)
                 options = [n for n in pools.get(kind, []) if name_key(n) != current
                            and name_key(n) not in used]
                 if options:
@@ -101,22 +86,8 @@ def candidates(sources: Sequence[Sample], times: int, pools: dict[str, list[Name
                 counts.drop("no_candidate")
                 continue
             used.update(name_key(name) for _, name in picks)
-            new_id = augmented_id(source, "entity", copy)
-            if isinstance(source, MnerSample):
-                made.append(replace_mner(source, picks, new_id))
-            else:
-                sample = source
-                for role, name in picks:  # the head first: the tail shifts after it
-                    sample = replace_mre(sample, role, name, new_id)
-                made.append(sample)
+            made.append(task.replace(source, picks, augmented_id(source, "entity", copy)))
     return made
-
-
-def _surface(sample: Sample, target: Any) -> str:
-    if isinstance(target, str):
-        mention = getattr(sample, target)
-        return name_key(sample.tokens[mention.start:mention.end])
-    return name_key(sample.tokens[target.start:target.end])
 
 
 def check_key(sample: Sample) -> str:

@@ -7,11 +7,10 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
+from cotpd.augment.tasks import Name, augment_task_of
 from cotpd.augment.tokens import folded, tokenize
-from cotpd.corpus.bio import bio_spans
-from cotpd.corpus.records import MnerSample, MreSample, Sample
+from cotpd.corpus.records import Sample
 
-Name = tuple[str, ...]
 # Words the entity_list prompt uses for a label; an unknown label is asked as written.
 TYPE_WORDS = {"PER": "person", "LOC": "location", "ORG": "organization",
               "MISC": "event, product or creative work", "OTHER": "event, product or creative work",
@@ -25,24 +24,11 @@ def name_key(name: Sequence[str]) -> str:
     return " ".join(k for k in (folded(t) for t in name) if k)
 
 
-def mre_mention_types(sample: MreSample) -> tuple[str | None, str | None]:
-    """Head and tail types read from an MNRE relation name (`/per/org/member_of`)."""
-    parts = sample.relation.strip("/").split("/")
-    return (parts[0], parts[1]) if len(parts) >= 3 else (None, None)
-
-
 def training_names(samples: Iterable[Sample]) -> dict[str, list[Name]]:
     """Each type's distinct names in the training samples, in first-seen order."""
     pools: dict[str, dict[str, Name]] = {}
     for sample in samples:
-        if isinstance(sample, MnerSample):
-            found = [(s.type, tuple(sample.tokens[s.start:s.end]))
-                     for s in bio_spans(sample.labels)]
-        else:
-            types = mre_mention_types(sample)
-            found = [(t, tuple(sample.tokens[m.start:m.end]))
-                     for t, m in zip(types, (sample.head, sample.tail), strict=True) if t]
-        for kind, name in found:
+        for _, kind, name in augment_task_of(sample).entities(sample):
             pools.setdefault(kind, {}).setdefault(name_key(name), name)
     return {kind: list(names.values()) for kind, names in pools.items()}
 

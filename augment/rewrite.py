@@ -9,11 +9,11 @@ from __future__ import annotations
 import copy as copying
 from collections.abc import Iterator, Sequence
 
-from cotpd.augment.align import realign_mner, realign_mre
 from cotpd.augment.ask import ask
 from cotpd.augment.counts import TypeCounts
+from cotpd.augment.tasks import augment_task_of
 from cotpd.augment.variants import copy_prompt
-from cotpd.corpus.records import MnerSample, Sample
+from cotpd.corpus.records import Sample
 from cotpd.teacher.catalogue import CatalogPrompt
 from cotpd.teacher.runner import Teacher
 from cotpd.teacher.store import KnowledgeStore
@@ -65,7 +65,7 @@ def style_copies(sources: Sequence[Sample], times: int, prompt: CatalogPrompt,
         if _copied(answer, example_texts(variant)):
             counts.drop("copied_example")
             continue
-        realign = realign_mner if isinstance(source, MnerSample) else realign_mre
+        realign = augment_task_of(source).realign
         sample, alignment = realign(source, answer, augmented_id(source, "style", copy))
         if sample is None:
             counts.drop(alignment.dropped or "unaligned")

@@ -17,6 +17,7 @@ from cotpd.corpus.registry import SPLITS, get_dataset, read_split_file, split_pa
 from cotpd.corpus.run_files import RunFiles
 from cotpd.corpus.stats import split_stats
 from cotpd.corpus.subsets import drop_labels, labelled_count, split_labelled, transfer_set
+from cotpd.corpus.tasks import get_task
 from cotpd.corpus.unlabelled import read_unlabelled
 
 REPORT_NAME = "report.json"
@@ -49,7 +50,7 @@ def prepare_dataset(config: DataConfig, run_dir: Path) -> PrepareResult:
     if config.label_map:  # the renames change the samples, so they are part of the key
         fingerprints["label_map"] = json.dumps(config.label_map, sort_keys=True)
     fingerprints.update(_subset_fingerprints(config))
-    if spec.task != "mner" and config.has_unlabelled:
+    if config.has_unlabelled and not get_task(spec.task).allows_unlabelled:
         raise CotpdError(f"data.rest_as_unlabelled / data.unlabelled: unlabelled sentences are "
                          f"for MNER datasets; {spec.name} is {spec.task}")
     paths_written = [*paths, "unlabelled"] if config.has_unlabelled else list(paths)

@@ -52,6 +52,12 @@ class MnerSample:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MnerSample:
+        return cls(id=data["id"], tokens=list(data["tokens"]), labels=list(data["labels"]),
+                   image_id=data.get("image_id"),
+                   context=SampleContext(**data.get("context") or {}))
+
 
 @dataclass
 class MreSample:
@@ -69,27 +75,22 @@ class MreSample:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MreSample:
+        return cls(id=data["id"], tokens=list(data["tokens"]), head=Mention(**data["head"]),
+                   tail=Mention(**data["tail"]), relation=data["relation"],
+                   image_id=data.get("image_id"),
+                   context=SampleContext(**data.get("context") or {}))
+
 
 Sample = MnerSample | MreSample
 
 
 def sample_from_dict(data: dict[str, Any]) -> Sample:
-    """Inverse of `to_dict`, for samples stored as JSON lines in a run directory."""
-    context = SampleContext(**data.get("context") or {})
-    if data["task"] == "mner":
-        return MnerSample(
-            id=data["id"],
-            tokens=list(data["tokens"]),
-            labels=list(data["labels"]),
-            image_id=data.get("image_id"),
-            context=context,
-        )
-    return MreSample(
-        id=data["id"],
-        tokens=list(data["tokens"]),
-        head=Mention(**data["head"]),
-        tail=Mention(**data["tail"]),
-        relation=data["relation"],
-        image_id=data.get("image_id"),
-        context=context,
-    )
+    """Inverse of `to_dict`, for samples stored as JSON lines in a run directory; the record's
+    `task` names its type (an unknown one is a KeyError)."""
+    return _BY_TASK[data["task"]].from_dict(data)
+
+
+_BY_TASK: dict[str, type[MnerSample] | type[MreSample]] = {
+    kind.task: kind for kind in (MnerSample, MreSample)}  # `task` defaults to the name

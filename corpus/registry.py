@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from cotpd.corpus.conll import ReadResult, read_conll
+from cotpd.corpus.conll import ReadResult
 from cotpd.corpus.errors import CotpdError
-from cotpd.corpus.mnre import read_mnre
 from cotpd.corpus.records import Task
 from cotpd.corpus.schema import StrictModel
+from cotpd.corpus.tasks import task_for_format
 from pydantic import Field
 
 SplitName = Literal["train", "dev", "test"]
@@ -85,9 +85,7 @@ def split_path(spec: DatasetSpec, split: SplitName, data_root: Path | None) -> P
 def read_split_file(spec: DatasetSpec, path: Path) -> ReadResult:
     """Read one split file with the dataset's format and label set."""
     labels = set(spec.labels) if spec.labels is not None else None
-    if spec.format == "conll":
-        return read_conll(path, entity_types=labels)
-    return read_mnre(path, relations=labels)
+    return task_for_format(spec.format).read(path, labels)
 
 
 def read_split(spec: DatasetSpec, split: SplitName, data_root: Path | None = None) -> ReadResult:

@@ -7,9 +7,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from cotpd.corpus.bio import bio_spans
 from cotpd.corpus.conll import ReadResult
-from cotpd.corpus.records import MnerSample, MreSample
+from cotpd.corpus.tasks import count_labels, get_task
 
 PERCENTILES = (50, 90, 95, 99)
 
@@ -35,12 +34,7 @@ def split_stats(result: ReadResult) -> SplitStats:
     instances per relation and `sentences` counts instances, as MNRE papers do."""
     samples = result.samples
     lengths = np.array([len(s.tokens) for s in samples])
-    counts: Counter[str] = Counter()
-    for sample in samples:
-        if isinstance(sample, MnerSample):
-            counts.update(span.type for span in bio_spans(sample.labels))
-        elif isinstance(sample, MreSample):
-            counts[sample.relation] += 1
+    counts = count_labels(samples)
     return SplitStats(
         path=result.path,
         sha256=result.sha256,
@@ -57,7 +51,8 @@ def split_stats(result: ReadResult) -> SplitStats:
 def format_stats(name: str, task: str, stats: dict[str, SplitStats]) -> str:
     """A readable table: one column per split."""
     splits = list(stats)
-    unit = "instances" if task == "mre" else "sentences"
+    spec = get_task(task)
+    unit = spec.count_unit
     rows: list[tuple[str, list[str]]] = [
         (unit, [str(stats[s].sentences) for s in splits]),
         ("tokens", [str(stats[s].tokens) for s in splits]),
@@ -68,12 +63,12 @@ def format_stats(name: str, task: str, stats: dict[str, SplitStats]) -> str:
                                       for s in splits]))
     rows.append(("length max", [str(stats[s].max_length) for s in splits]))
     labels = sorted({label for s in splits for label in stats[s].label_counts})
-    kind = "relation" if task == "mre" else "entities"
+    kind = spec.label_row
     for label in labels:
         rows.append((f"{kind} {label}", [str(stats[s].label_counts.get(label, 0))
                                          for s in splits]))
-    if task == "mner":
-        rows.append(("entities total", [str(sum(stats[s].label_counts.values()))
+    if spec.labels_total:
+        rows.append((f"{kind} total", [str(sum(stats[s].label_counts.values()))
                                         for s in splits]))
     problems = sorted({p for s in splits for p in stats[s].problems})
     for problem in problems:

@@ -9,12 +9,12 @@ already labelled, or a repeat is dropped and counted, never used.
 
 from __future__ import annotations
 
-import copy
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from cotpd.corpus.records import MnerSample, Sample
+from cotpd.corpus.records import Sample
+from cotpd.corpus.tasks import task_of
 from cotpd.corpus.unlabelled import sentence_key
 
 
@@ -40,21 +40,20 @@ def split_labelled(samples: Sequence[Sample], keep: int, seed: int
     return labelled, rest
 
 
-def drop_labels(sample: Sample) -> MnerSample:
-    """A copy of an MNER sample with every label O (what it shows the student is its
-    words, caption and knowledge, never its gold labels)."""
-    if not isinstance(sample, MnerSample):
-        raise TypeError(f"unlabelled sentences are MNER samples; got a {sample.task} sample")
-    unlabelled = copy.deepcopy(sample)
-    unlabelled.labels = ["O"] * len(sample.tokens)
-    return unlabelled
+def drop_labels(sample: Sample) -> Sample:
+    """A copy of a sample without its gold labels (MNER: every label O), so what it shows
+    the student is its words, caption and knowledge."""
+    strip = task_of(sample).strip_labels
+    if strip is None:
+        raise TypeError(f"a {sample.task} sample has no unlabelled form")
+    return strip(sample)
 
 
 @dataclass
 class TransferSet:
     """The unlabelled sentences kept, and how many of each kind were dropped."""
 
-    samples: list[MnerSample] = field(default_factory=list)
+    samples: list[Sample] = field(default_factory=list)
     dropped: dict[str, int] = field(default_factory=lambda: {
         "dev_or_test": 0, "labelled": 0, "repeated": 0})
     examples: list[str] = field(default_factory=list)  # a few dropped ids, for the report
@@ -64,7 +63,7 @@ class TransferSet:
                 "dropped_examples": self.examples}
 
 
-def transfer_set(candidates: Sequence[MnerSample], labelled: Sequence[Sample],
+def transfer_set(candidates: Sequence[Sample], labelled: Sequence[Sample],
                  held_out: Sequence[Sample]) -> TransferSet:
     """Keep the candidates that are neither dev/test sentences (`held_out`) nor labelled
     training sentences, each sentence once; sentences compare by `sentence_key`."""

@@ -13,7 +13,8 @@ from pathlib import Path
 
 from cotpd.corpus.context_files import _json_object, _lines
 from cotpd.corpus.errors import DataFormatError
-from cotpd.corpus.records import MnerSample, SampleContext, sample_from_dict
+from cotpd.corpus.records import MnerSample, Sample, SampleContext, sample_from_dict
+from cotpd.corpus.tasks import TASKS
 
 EXPECTED = ('one JSON object per line with "tokens" (a list of non-empty strings) and '
             'optional "knowledge", "caption", "id", "image_id" strings, or an MNER sample record')
@@ -26,17 +27,17 @@ def _optional_string(path: Path, number: int, record: dict, name: str) -> str | 
     return value
 
 
-def _record(path: Path, number: int, record: dict) -> MnerSample:
+def _record(path: Path, number: int, record: dict) -> Sample:
     if "task" in record:
-        if record["task"] != "mner":
-            raise DataFormatError(path, number, f"a {record['task']!r} sample", EXPECTED)
+        name = record["task"]
+        task = TASKS.get(name) if isinstance(name, str) else None
+        if task is None or not task.allows_unlabelled:
+            raise DataFormatError(path, number, f"a {name!r} sample", EXPECTED)
         try:
-            sample = sample_from_dict(record)
+            return sample_from_dict(record)
         except (KeyError, TypeError) as error:
             raise DataFormatError(path, number, f"an unreadable sample ({error})",
                                   EXPECTED) from None
-        assert isinstance(sample, MnerSample)
-        return sample
     tokens = record.get("tokens")
     if (not isinstance(tokens, list) or not tokens
             or not all(isinstance(t, str) and t.strip() for t in tokens)):
@@ -54,10 +55,10 @@ def is_jsonl(path: Path) -> bool:
     return path.suffix.lower() in (".jsonl", ".json")
 
 
-def read_unlabelled(paths: Iterable[str | Path]) -> list[MnerSample]:
+def read_unlabelled(paths: Iterable[str | Path]) -> list[Sample]:
     """Every sentence of the files, in order; a bad line names its file and line. Blank
     lines are skipped (they hold no sentence)."""
-    samples: list[MnerSample] = []
+    samples: list[Sample] = []
     for path in map(Path, paths):
         if not path.is_file():
             raise DataFormatError(path, None, "no such file",

@@ -8,15 +8,13 @@ import statistics
 from collections.abc import Sequence
 from typing import Any
 
-from cotpd.corpus.bio import bio_spans
 from cotpd.corpus.records import MnerSample, MreSample
+from cotpd.eval.tasks import eval_task_of
 
 
 def gold_names(sample: MnerSample | MreSample) -> list[str]:
     """The surface strings of the sample's gold entities (MNER spans, MRE head and tail)."""
-    if isinstance(sample, MnerSample):
-        return [" ".join(sample.tokens[s.start:s.end]) for s in bio_spans(sample.labels)]
-    return [sample.head.name, sample.tail.name]
+    return eval_task_of(sample).gold_names(sample)
 
 
 def _normalise(text: str) -> str:

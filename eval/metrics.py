@@ -47,6 +47,10 @@ class MnerScores:
     micro: PRF
     per_type: dict[str, PRF]
 
+    @property
+    def per_label(self) -> dict[str, PRF]:
+        return self.per_type
+
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict."""
         return {
@@ -61,6 +65,10 @@ class MreScores:
 
     micro: PRF
     per_relation: dict[str, PRF]
+
+    @property
+    def per_label(self) -> dict[str, PRF]:
+        return self.per_relation
 
     def to_dict(self) -> dict[str, Any]:
         """Plain nested dict."""

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cotpd.corpus.records import MnerSample, MreSample
+from cotpd.eval.tasks import eval_task
 
 
 def knowledge_statistics(samples: Sequence[MnerSample | MreSample],
@@ -41,8 +42,8 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
     return lines
 
 
-def _per_label(scores: dict[str, Any]) -> dict[str, Any]:
-    return scores.get("per_type") or scores.get("per_relation") or {}
+def _per_label(scores: dict[str, Any], task: str) -> dict[str, Any]:
+    return scores.get(eval_task(task).per_label_key) or {}
 
 
 def _cell(text: str | None, limit: int = 300) -> str:
@@ -84,7 +85,7 @@ def render_report(metrics: dict[str, Any], confusion: dict[str, dict[str, int]],
                     [[split, _pct(s["micro"]["precision"]), _pct(s["micro"]["recall"]),
                       _pct(s["micro"]["f1"]), s["micro"]["n_gold"]]
                      for split, s in metrics["splits"].items()])
-    per_label = _per_label(metrics["splits"][head["split"]])
+    per_label = _per_label(metrics["splits"][head["split"]], metrics["task"])
     lines += ["", f"## Per type ({head['split']})", ""]
     lines += _table(["type", "precision", "recall", "F1", "gold", "predicted"],
                     [[name, _pct(s["precision"]), _pct(s["recall"]), _pct(s["f1"]),

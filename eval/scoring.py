@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from cotpd.corpus.conll import read_conll
 from cotpd.corpus.discover import sniff_format
 from cotpd.corpus.errors import CotpdError
-from cotpd.corpus.mnre import read_mnre
-from cotpd.corpus.records import MnerSample, MreSample
-from cotpd.eval.metrics import MnerScores, MreScores, mner_scores, mre_scores
+from cotpd.corpus.records import Sample
+from cotpd.corpus.tasks import task_for_format
+from cotpd.eval.metrics import MnerScores, MreScores
+from cotpd.eval.tasks import EvalTask, eval_task
 
 
 def score_files(gold_path: Path, pred_path: Path) -> MnerScores | MreScores:
@@ -19,18 +19,15 @@ def score_files(gold_path: Path, pred_path: Path) -> MnerScores | MreScores:
     if gold_format != pred_format:
         raise CotpdError(f"{pred_path}: a {pred_format} file, but the gold file {gold_path} is "
                          f"{gold_format}; expected predictions in the gold file's format")
-    if gold_format == "conll":
-        gold = read_conll(gold_path).samples
-        pred = read_conll(pred_path).samples
-        _check_aligned(gold, pred, gold_path, pred_path)
-        return mner_scores([g.labels for g in gold], [p.labels for p in pred])
-    gold_rel = read_mnre(gold_path).samples
-    pred_rel = read_mnre(pred_path).samples
-    _check_aligned(gold_rel, pred_rel, gold_path, pred_path)
-    return mre_scores([g.relation for g in gold_rel], [p.relation for p in pred_rel])
+    task = task_for_format(gold_format)
+    gold = task.read(gold_path, None).samples
+    pred = task.read(pred_path, None).samples
+    scoring = eval_task(task.name)
+    _check_aligned(scoring, gold, pred, gold_path, pred_path)
+    return scoring.score_samples(gold, [task.target(p) for p in pred])
 
 
-def _check_aligned(gold: list[MnerSample] | list[MreSample], pred: list, gold_path: Path,
+def _check_aligned(task: EvalTask, gold: list[Sample], pred: list[Sample], gold_path: Path,
                    pred_path: Path) -> None:
     if len(gold) != len(pred):
         raise CotpdError(f"{pred_path}: {len(pred)} sentences, but {gold_path} has {len(gold)}; "
@@ -40,6 +37,6 @@ def _check_aligned(gold: list[MnerSample] | list[MreSample], pred: list, gold_pa
             raise CotpdError(f"{pred_path}: sentence {index + 1} (id {p.image_id!r}) differs from "
                              f"gold sentence {index + 1} (id {g.image_id!r}); expected the same "
                              "ids and tokens in the same order")
-        if isinstance(g, MreSample) and (g.head, g.tail) != (p.head, p.tail):
+        if not task.same_instance(g, p):
             raise CotpdError(f"{pred_path}: instance {index + 1} has another head/tail pair than "
                              "the gold instance; expected the same pairs in the same order")

@@ -7,8 +7,7 @@ from cotpd.eval.metrics import PRF, MnerScores, MreScores
 
 def format_scores_table(scores: MnerScores | MreScores) -> str:
     """Rows per type/relation (sorted) then ``micro``; P/R/F1 as percentages, plus support."""
-    per = scores.per_type if isinstance(scores, MnerScores) else scores.per_relation
-    rows: list[tuple[str, PRF]] = [*sorted(per.items()), ("micro", scores.micro)]
+    rows: list[tuple[str, PRF]] = [*sorted(scores.per_label.items()), ("micro", scores.micro)]
     width = max(len("label"), *(len(name) for name, _ in rows))
     header = f"{'label':<{width}}  {'precision':>9}  {'recall':>9}  {'f1':>9}  {'support':>7}"
     lines = [header, "-" * len(header)]

@@ -20,6 +20,7 @@ from cotpd.corpus.registry import (
     read_split_file,
 )
 from cotpd.corpus.stats import SplitStats, format_stats, split_stats
+from cotpd.corpus.tasks import get_task
 from cotpd.pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
 from cotpd.pipeline.rundir import write_provenance
 
@@ -78,8 +79,9 @@ def _read_target(target: str, dataset_name: str | None,
 
 def _print_stats(spec: DatasetSpec, stats: dict[str, SplitStats], problems: list[str]) -> None:
     click.echo(format_stats(spec.name, spec.task, stats))
-    if spec.labels is not None and spec.task == "mre":
-        click.echo(f"label set: {len(spec.labels)} relations")
+    noun = get_task(spec.task).label_set_noun
+    if spec.labels is not None and noun is not None:
+        click.echo(f"label set: {len(spec.labels)} {noun}")
     for line in problems[:20]:
         click.echo(f"  {line}")
     if len(problems) > 20:

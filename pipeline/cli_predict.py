@@ -18,6 +18,7 @@ from cotpd.corpus.predict_inputs import (
     sort_out,
 )
 from cotpd.corpus.records import MnerSample
+from cotpd.corpus.tasks import lookup
 from cotpd.corpus.words import WORD_STYLES, split_words
 
 HELP = """Entities (or relations) from the text alone, as JSON lines on stdout or in --output.
@@ -78,9 +79,13 @@ def predict(model_dir: Path, texts: tuple[str, ...], input_path: Path | None,
                    "without captions/knowledge are predicted from the text alone", err=True)
     kind = None if input_path is None else (
         detect_format(input_path) if input_format == "auto" else input_format)
-    if predictor.loaded.task == "mre":
-        _predict_relations(predictor, texts, input_path, kind, output, output_format)
-        return
+    predict_for = lookup(_PREDICT_BY_TASK, predictor.loaded.task)
+    predict_for(predictor, texts, input_path, kind, output, output_format, word_style, skip_bad)
+
+
+def _predict_entities(predictor: Any, texts: tuple[str, ...], input_path: Path | None,
+                      kind: str | None, output: Path | None, output_format: str,
+                      word_style: str, skip_bad: bool) -> None:
     items = [_text_item(number, text, word_style)
              for number, text in enumerate(texts, start=1)]
     file_items = [] if input_path is None else read_input(input_path, kind, word_style)
@@ -146,7 +151,8 @@ def _print_scores(input_path: Path, pairs: list[tuple[list[str], list[str]]]) ->
 
 
 def _predict_relations(predictor: Any, texts: tuple[str, ...], input_path: Path | None,
-                       kind: str | None, output: Path | None, output_format: str) -> None:
+                       kind: str | None, output: Path | None, output_format: str,
+                       word_style: str, skip_bad: bool) -> None:
     if texts:
         raise CotpdError("--text works for MNER students; give MRE instances with --input")
     if kind not in ("mnre", "jsonl"):  # MNRE lines are dicts, so they sniff as JSON lines
@@ -168,3 +174,8 @@ def _predict_relations(predictor: Any, texts: tuple[str, ...], input_path: Path 
     else:
         output.write_text("".join(line + "\n" for line in lines), encoding="utf-8")
         click.echo(f"predictions written to {output}", err=True)
+
+
+# What a student of each task reads and writes: entities of texts or sentences, relations of
+# MNRE instances.
+_PREDICT_BY_TASK = {"mner": _predict_entities, "mre": _predict_relations}

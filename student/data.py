@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from cotpd.corpus.records import MnerSample, Sample
+from cotpd.corpus.records import Sample
 from cotpd.student.config import View
 from cotpd.student.subwords import (
     SubwordLabels,
@@ -16,6 +16,7 @@ from cotpd.student.subwords import (
     spread_teacher,
     spread_view,
 )
+from cotpd.student.tasks import student_task_of
 from cotpd.student.views import EncodedView, ViewBuilder
 from torch.utils.data import Dataset
 
@@ -44,13 +45,13 @@ class EncodedDataset(Dataset):
                 if unlabelled is not None and unlabelled[index]:
                     labels: list[int] | int = [-100] * words
                 else:
-                    labels = _label_ids(sample, label_to_id)
+                    labels = student_task_of(sample).label_ids(sample, label_to_id)
                     if isinstance(labels, list):  # words cut by text truncation get no label
                         labels = labels[:words]
                 item["labels"] = labels
             if teacher_logprobs is not None and teacher_logprobs[index] is not None:
                 item["teacher_logprobs"] = teacher_logprobs[index][:words]
-            if subword_labels == "all" and isinstance(sample, MnerSample):
+            if subword_labels == "all" and student_task_of(sample).word_level:
                 _spread(item, self.views, continuation)
             self.items.append(item)
 
@@ -74,12 +75,6 @@ def _spread(item: dict[str, Any], views: list[str], continuation: list[int]) -> 
         item["teacher_logprobs"] = spread_teacher(first, item["teacher_logprobs"])
     for view in views:
         item[view] = spread_view(item[view])
-
-
-def _label_ids(sample: Sample, label_to_id: dict[str, int]) -> list[int] | int:
-    if isinstance(sample, MnerSample):
-        return [label_to_id[label] for label in sample.labels]
-    return label_to_id[sample.relation]
 
 
 class ViewCollator:

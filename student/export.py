@@ -22,6 +22,7 @@ from cotpd.corpus.records import MnerSample
 from cotpd.student.data import EncodedDataset, ViewCollator
 from cotpd.student.heads import TokenHead
 from cotpd.student.saving import LoadedStudent, load_student
+from cotpd.student.tasks import student_task
 from cotpd.student.views import ViewBuilder
 from torch import nn
 from transformers import AutoModelForTokenClassification, PreTrainedModel
@@ -45,9 +46,9 @@ class ExportResult:
 def export_blocker(loaded: LoadedStudent) -> str | None:
     """Why this student cannot be a plain token classifier, or None."""
     config = loaded.config
-    if loaded.task != "mner":
-        return ("it is a relation (MRE) student: its head reads the <h>/<t> marker states, "
-                "which no standard transformers pipeline does")
+    blocker = student_task(loaded.task).export_blocker
+    if blocker is not None:
+        return blocker
     view = config.resolved_infer_view
     if view == "prompt":
         return ("its inference view is 'prompt': its prompt generator puts learned vectors "

@@ -9,9 +9,13 @@ NaN) at padded positions never reaches the value or the gradient.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import torch.nn.functional as F
 from torch import Tensor
+
+if TYPE_CHECKING:
+    from cotpd.student.crf import LinearChainCRF
 
 IGNORE_INDEX = -100
 
@@ -152,3 +156,40 @@ def distillation_loss(
     kl = kl_from_logits(knowledge_logits, other_logits, mask, temperature, detach_teacher)
     total = nll + alpha * kl + prompt_nll_weight * prompt_nll
     return DistillLossParts(total=total, nll=nll, kl=kl, prompt_nll=prompt_nll)
+
+
+# -- word-level losses, through a CRF head's marginals when it has one --------------------
+def token_nll(crf: LinearChainCRF | None, emissions: Tensor, labels: Tensor,
+              words: Tensor) -> Tensor:
+    """Gold NLL over labelled words; sentences without gold labels (all -100) add nothing."""
+    if crf is None:
+        return masked_nll(emissions, labels, words)
+    labelled = labels.ne(-100).any(-1)
+    if not labelled.any():
+        return emissions.sum() * 0.0
+    return crf.nll(emissions[labelled], labels[labelled].clamp(min=0), words[labelled])
+
+
+def token_kl(crf: LinearChainCRF | None, teacher: Tensor, student: Tensor,
+             words: Tensor, temperature: float, detach: bool) -> Tensor:
+    if crf is None:
+        return kl_from_logits(teacher, student, words, temperature, detach)
+    # Marginals of the CRF with every score / T, times T**2 like the softmax KL.
+    return kl_from_probs(crf.marginals(teacher, words, temperature),
+                         crf.marginals(student, words, temperature),
+                         words, detach_teacher=detach) * temperature**2
+
+
+def cached_token_kl(crf: LinearChainCRF | None, teacher_logprobs: Tensor,
+                    student: Tensor, words: Tensor, taught: Tensor,
+                    temperature: float) -> Tensor:
+    """KL to cached teacher log-probabilities at the words the teacher scored."""
+    teacher_logprobs = teacher_logprobs.to(student.dtype)
+    if crf is None:
+        # softmax(log p / T) == softmax(z / T) for the teacher's logits z: caching log-probs
+        # loses nothing for any temperature.
+        return kl_from_logits(teacher_logprobs, student, taught, temperature)
+    # Cached marginals softened as softmax(log p / T), the student's CRF at the same T.
+    softened = F.softmax(teacher_logprobs / temperature, dim=-1)
+    return kl_from_probs(softened, crf.marginals(student, words, temperature),
+                         taught) * temperature**2

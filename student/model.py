@@ -13,11 +13,9 @@ from contextlib import contextmanager
 
 import torch
 from cotpd.corpus.records import Task
-from cotpd.student import losses
 from cotpd.student.config import StudentConfig, View
-from cotpd.student.crf import LinearChainCRF
-from cotpd.student.heads import RelationHead, TokenHead
 from cotpd.student.prompts import PrefixPrompt, build_prompt
+from cotpd.student.tasks import student_task
 from torch import nn
 from transformers import PreTrainedModel
 
@@ -31,6 +29,7 @@ class StudentModel(nn.Module):
         self.config = encoder.config
         self.student_config = config
         self.task = task
+        self.parts = student_task(task)
         hidden = encoder.config.hidden_size
         dropout = getattr(encoder.config, "hidden_dropout_prob", 0.1)
         layers = _encoder_layers(encoder) if config.prompt_kind == "prefix" else None
@@ -38,10 +37,7 @@ class StudentModel(nn.Module):
                                    len(layers) if layers is not None else 0)
         if isinstance(self.prompt, PrefixPrompt):
             self.prompt.attach(layers)
-        if task == "mner":
-            self.head: nn.Module = TokenHead(hidden, num_labels, config.head == "crf", dropout)
-        else:
-            self.head = RelationHead(hidden, num_labels, dropout)
+        self.head: nn.Module = self.parts.make_head(hidden, num_labels, config, dropout)
 
     # -- encoding ---------------------------------------------------------------------------
     def _encode(self, batch: dict[str, torch.Tensor], view: View) -> tuple[torch.Tensor, int]:
@@ -81,11 +77,7 @@ class StudentModel(nn.Module):
         opening markers (B, 2, H) for MRE."""
         states, offset = self._encode(batch, view)
         source = "text" if view == "prompt" else view
-        if self.task == "mner":
-            index = batch[f"{source}_word_index"]
-            index = torch.where(index > 0, index + offset, index)
-        else:
-            index = batch[f"{source}_markers"] + offset
+        index = self.parts.positions(batch, source, offset)
         return states.gather(1, index.unsqueeze(-1).expand(-1, -1, states.size(-1)))
 
     def logits(self, batch: dict[str, torch.Tensor], view: View) -> torch.Tensor:
@@ -98,7 +90,6 @@ class StudentModel(nn.Module):
         teacher), `prompt_nll` on the distilled view, `hidden` between the views' states."""
         config = self.student_config
         distill = config.distill
-        labels = batch["labels"]
         teaches = config.distill_view is not None
         with _dropout_off(self.encoder, self.head,
                           active=teaches and not distill.knowledge_dropout):
@@ -106,95 +97,16 @@ class StudentModel(nn.Module):
             main = self.head(main_states)
         other_states = self.word_states(batch, config.distill_view) if teaches else None
         other = self.head(other_states) if other_states is not None else None
-        if self.task == "mre":
-            return self._mre_loss(main, other, labels, batch)
-        source = "text" if config.train_view == "prompt" else config.train_view
-        words = batch[f"{source}_word_mask"].bool()  # every word, labelled or not
-        crf = self.head.crf if isinstance(self.head, TokenHead) else None
-        parts = {"nll": _token_nll(crf, main, labels, words)}
-        if other is not None:
-            parts["kl"] = _token_kl(crf, main, other, words, distill.temperature,
-                                    distill.detach_knowledge)
-            parts["prompt_nll"] = _token_nll(crf, other, labels, words)
-            if distill.hidden_weight:
-                parts["hidden"] = losses.hidden_mse(main_states, other_states, words)
-        elif "teacher_logprobs" in batch:
-            taught = words & batch["teacher_mask"].bool()
-            parts["kl"] = _cached_kl(crf, batch["teacher_logprobs"], main, words, taught,
-                                     distill.temperature)
-        weights = {"nll": 1.0, "kl": distill.alpha, "prompt_nll": distill.prompt_nll_weight,
-                   "hidden": distill.hidden_weight}
-        total = sum(weights[name] * value for name, value in parts.items())
-        return {"loss": total, **parts}
-
-    def _mre_loss(self, main: torch.Tensor, other: torch.Tensor | None,
-                  labels: torch.Tensor, batch: dict[str, torch.Tensor]
-                  ) -> dict[str, torch.Tensor]:
-        distill = self.student_config.distill
-        if other is None:
-            nll = losses.sequence_nll(main, labels)
-            if "teacher_logprobs" not in batch:
-                return {"loss": nll, "nll": nll}
-            kl = losses.kl_from_logits(batch["teacher_logprobs"].to(main.dtype), main,
-                                       batch["teacher_mask"].bool(), distill.temperature)
-            return {"loss": nll + distill.alpha * kl, "nll": nll, "kl": kl}
-        parts = losses.distillation_loss(
-            main, other, labels, None, alpha=distill.alpha, temperature=distill.temperature,
-            detach_teacher=distill.detach_knowledge, prompt_nll_weight=distill.prompt_nll_weight)
-        return {"loss": parts.total, "nll": parts.nll, "kl": parts.kl,
-                "prompt_nll": parts.prompt_nll}
+        return self.parts.loss(self.head, config, main, other, main_states, other_states,
+                               batch)
 
     # -- inference --------------------------------------------------------------------------
     @torch.no_grad()
     def predict(self, batch: dict[str, torch.Tensor], view: View) -> torch.Tensor:
         """Label ids: (B, W) padded with -100 for MNER, (B,) for MRE."""
         logits = self.logits(batch, view)
-        if self.task == "mre":
-            return logits.argmax(-1)
-        mask = batch[f"{'text' if view == 'prompt' else view}_word_mask"].bool()
-        crf = self.head.crf if isinstance(self.head, TokenHead) else None
-        if crf is None:
-            return logits.argmax(-1).masked_fill(~mask, -100)
-        out = torch.full(mask.shape, -100, dtype=torch.long, device=mask.device)
-        for row, path in enumerate(crf.decode(logits, mask)):
-            out[row, : len(path)] = torch.tensor(path, device=mask.device)
-        return out
-
-
-def _token_nll(crf: LinearChainCRF | None, emissions: torch.Tensor, labels: torch.Tensor,
-               words: torch.Tensor) -> torch.Tensor:
-    """Gold NLL over labelled words; sentences without gold labels (all -100) add nothing."""
-    if crf is None:
-        return losses.masked_nll(emissions, labels, words)
-    labelled = labels.ne(-100).any(-1)
-    if not labelled.any():
-        return emissions.sum() * 0.0
-    return crf.nll(emissions[labelled], labels[labelled].clamp(min=0), words[labelled])
-
-
-def _token_kl(crf: LinearChainCRF | None, teacher: torch.Tensor, student: torch.Tensor,
-              words: torch.Tensor, temperature: float, detach: bool) -> torch.Tensor:
-    if crf is None:
-        return losses.kl_from_logits(teacher, student, words, temperature, detach)
-    # Marginals of the CRF with every score / T, times T**2 like the softmax KL.
-    return losses.kl_from_probs(crf.marginals(teacher, words, temperature),
-                                crf.marginals(student, words, temperature),
-                                words, detach_teacher=detach) * temperature**2
-
-
-def _cached_kl(crf: LinearChainCRF | None, teacher_logprobs: torch.Tensor,
-               student: torch.Tensor, words: torch.Tensor, taught: torch.Tensor,
-               temperature: float) -> torch.Tensor:
-    """KL to cached teacher log-probabilities at the words the teacher scored."""
-    teacher_logprobs = teacher_logprobs.to(student.dtype)
-    if crf is None:
-        # softmax(log p / T) == softmax(z / T) for the teacher's logits z: caching log-probs
-        # loses nothing for any temperature.
-        return losses.kl_from_logits(teacher_logprobs, student, taught, temperature)
-    # Cached marginals softened as softmax(log p / T), the student's CRF at the same T.
-    softened = torch.softmax(teacher_logprobs / temperature, dim=-1)
-    return losses.kl_from_probs(softened, crf.marginals(student, words, temperature),
-                                taught) * temperature**2
+        word_mask = batch[f"{'text' if view == 'prompt' else view}_word_mask"]
+        return self.parts.decode(self.head, logits, word_mask)
 
 
 def _insert_after_text(embed: torch.Tensor, mask: torch.Tensor, prompt: torch.Tensor

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from cotpd.corpus.records import MnerSample, MreSample, Sample
 from cotpd.corpus.words import WordStyle, split_words
 from cotpd.student.data import EncodedDataset, ViewCollator
 from cotpd.student.saving import LoadedStudent, load_student
+from cotpd.student.tasks import student_task
 from cotpd.student.views import ViewBuilder
 from cotpd.student.windows import default_overlap, plan_windows
 
@@ -45,6 +46,7 @@ class StudentPredictor:
     def __init__(self, loaded: LoadedStudent, batch_size: int = 64,
                  stride: int | None = None) -> None:
         self.loaded = loaded
+        self.task = student_task(loaded.task)
         self.view = loaded.config.resolved_infer_view
         self.builder = ViewBuilder(loaded.tokenizer, loaded.config.views)
         self.collator = ViewCollator(loaded.tokenizer.pad_token_id)
@@ -72,7 +74,7 @@ class StudentPredictor:
         length) or one relation per instance (MRE)."""
         results: list = [None] * len(samples)
         fitted = [i for i, s in enumerate(samples)
-                  if isinstance(s, MreSample) or self._surely_fits(s.tokens)]
+                  if not self.task.windowed or self._surely_fits(s.tokens)]
         units = [_Unit(samples[i], i) for i in fitted]
         fitted_set = set(fitted)
         for index, sample in enumerate(samples):
@@ -91,10 +93,7 @@ class StudentPredictor:
             outputs = [o for _, o in kept] + self._run([u.sample for u in retry])
         for unit, (labels, _) in zip(units, outputs, strict=True):
             sample = samples[unit.source]
-            if not isinstance(sample, MnerSample):
-                results[unit.source] = labels
-                continue
-            if unit.owner is None:  # the whole sample in one window
+            if unit.owner is None:  # the whole sample in one input
                 results[unit.source] = labels
                 continue
             if results[unit.source] is None:
@@ -111,9 +110,8 @@ class StudentPredictor:
         return sum(len(w.encode("utf-8")) + 1 for w in words) <= self.window
 
     def _windows(self, sample: Sample, index: int, exact: bool = False) -> list[_Unit]:
-        """The windows of one long MNER sample, each a sample of its own, so that the prompt
-        generator sees the window's own text."""
-        assert isinstance(sample, MnerSample)
+        """The windows of one long sample of a windowed task (MNER), each a sample of its
+        own, so that the prompt generator sees the window's own text."""
         pieces = self.loaded.tokenizer(list(sample.tokens), add_special_tokens=False)["input_ids"]
         lengths = [max(1, len(p)) for p in pieces]  # an empty word is encoded as [UNK]
         if not exact and sum(lengths) <= self.window:
@@ -123,8 +121,8 @@ class StudentPredictor:
         lengths = [min(n, self.window) for n in lengths]
         plan = plan_windows(lengths, self.window, self.stride)
         self.windows_read += len(plan.spans) - 1
-        return [_Unit(replace(sample, id=f"{sample.id}#w{k}", tokens=words[start:end],
-                              labels=["O"] * (end - start)), index, start, k, plan.owner)
+        return [_Unit(self.task.window(sample, f"{sample.id}#w{k}", words[start:end]),
+                      index, start, k, plan.owner)
                 for k, (start, end) in enumerate(plan.spans)]
 
     def _fitting_prefix(self, word: str) -> str:
@@ -156,12 +154,7 @@ class StudentPredictor:
                 predicted = model.predict(batch, self.view).cpu().tolist()
             for offset, row in enumerate(predicted):
                 position = order[start + offset]
-                sample = samples[position]
-                if isinstance(sample, MnerSample):
-                    tags = [labels[v] for v in row if v >= 0][: len(sample.tokens)]
-                    results[position] = (tags, len(tags) == len(sample.tokens))
-                else:
-                    results[position] = (labels[row], True)
+                results[position] = self.task.read_prediction(samples[position], row, labels)
         return results
 
     # -- words and texts --------------------------------------------------------------------

@@ -24,8 +24,8 @@ from cotpd.corpus.files import atomic_write_bytes
 from cotpd.corpus.fingerprint import sha256_bytes, sha256_file
 from cotpd.corpus.records import Sample
 from cotpd.student.data import EncodedDataset, ViewCollator
-from cotpd.student.heads import TokenHead
 from cotpd.student.saving import LoadedStudent, load_student
+from cotpd.student.tasks import student_task
 from cotpd.student.views import ViewBuilder
 from safetensors import SafetensorError, safe_open
 from safetensors.numpy import save
@@ -94,25 +94,16 @@ def score(loaded: LoadedStudent, samples: Sequence[Sample],
     lengths = dataset.lengths()
     order = sorted(range(len(samples)), key=lengths.__getitem__)
     device = next(model.parameters()).device
-    crf = model.head.crf if isinstance(model.head, TokenHead) else None
+    task = student_task(loaded.task)
     out: list[np.ndarray | None] = [None] * len(samples)
     for start in range(0, len(order), batch_size):
         rows = order[start:start + batch_size]
         batch = {k: v.to(device) for k, v in collator([dataset[i] for i in rows]).items()}
         logits = model.logits(batch, "knowledge").float()
-        if loaded.task == "mre":
-            logp = torch.log_softmax(logits, -1).cpu().numpy()
-            for offset, index in enumerate(rows):
-                out[index] = logp[offset:offset + 1]
-            continue
-        words = batch["knowledge_word_mask"].bool()
-        logp = (torch.log_softmax(logits, -1) if crf is None
-                else crf.marginals(logits, words).clamp_min(1e-12).log())
-        for offset, index in enumerate(rows):
-            seen = int(words[offset].sum())
-            values = np.full((len(samples[index].tokens), logits.size(-1)), np.nan, np.float32)
-            values[:seen] = logp[offset, :seen].cpu().numpy()
-            out[index] = values
+        values = task.knowledge_logprobs(model.head, logits, batch["knowledge_word_mask"],
+                                         [len(samples[index].tokens) for index in rows])
+        for index, value in zip(rows, values, strict=True):
+            out[index] = value
     # A teacher that read no knowledge at all would teach its text-only guesses: refuse.
     for name in loaded.config.views.context_order:
         if samples and builder.counts[f"missing_{name}"] == len(samples):

@@ -24,12 +24,14 @@ from cotpd.corpus.records import Sample
 from cotpd.corpus.registry import get_dataset
 from cotpd.corpus.run_files import RunFiles, attach_run_context, read_augmented
 from cotpd.corpus.schema import config_to_yaml
+from cotpd.corpus.tasks import get_task
 from cotpd.corpus.unlabelled import read_unlabelled
 from cotpd.student.config import StudentConfig
 from cotpd.student.data import EncodedDataset, ViewCollator
 from cotpd.student.labels import label_list
 from cotpd.student.model import StudentModel
 from cotpd.student.saving import save_student
+from cotpd.student.tasks import student_task
 from cotpd.student.teacher_scores import (
     TeacherScores,
     cached_scores,
@@ -42,7 +44,7 @@ from cotpd.student.trainer import (
     last_complete_checkpoint,
     make_compute_metrics,
 )
-from cotpd.student.views import MARKERS, ViewBuilder
+from cotpd.student.views import ViewBuilder
 from transformers import (
     AutoModel,
     EarlyStoppingCallback,
@@ -93,9 +95,7 @@ def load_encoder(config: StudentConfig, task: str):
     finally:
         hf_logging.set_verbosity(verbosity)
     report_encoder_loading(path, info)
-    if task == "mre":
-        tokenizer.add_special_tokens({"additional_special_tokens": list(MARKERS)})
-        encoder.resize_token_embeddings(len(tokenizer))
+    student_task(task).prepare_encoder(tokenizer, encoder)
     return tokenizer, encoder
 
 
@@ -332,7 +332,7 @@ def read_unlabelled_for(config: StudentConfig, task: str, data_dir: Path,
     evaluation splits never teach."""
     if not config.distill.unlabelled:
         return []
-    if task != "mner":
+    if not get_task(task).allows_unlabelled:
         raise CotpdError("student.distill.unlabelled is for MNER datasets")
     extra = read_unlabelled(config.distill.unlabelled)
     test_path = data_dir / "test.jsonl"

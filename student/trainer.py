@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import torch
 from cotpd.corpus.errors import CotpdError, shorten
-from cotpd.corpus.records import MnerSample, Sample
-from cotpd.eval.metrics import mner_scores, mre_scores
+from cotpd.corpus.records import Sample
 from cotpd.student.config import View
 from cotpd.student.data import EncodedDataset
+from cotpd.student.tasks import student_task_of
 from torch import nn
 from torch.utils.data import SequentialSampler
 from transformers import EvalPrediction, Trainer
@@ -123,22 +123,10 @@ def make_compute_metrics(samples: Sequence[Sample], id_to_label: list[str]
         predicted = np.asarray(prediction.predictions)
         if len(predicted) != len(samples):
             raise RuntimeError(f"{len(predicted)} predictions for {len(samples)} dev samples")
-        if isinstance(samples[0], MnerSample):
-            gold = [s.labels for s in samples]
-            pred = [_decode_row(predicted[i], len(s.labels), id_to_label)
-                    for i, s in enumerate(samples)]
-            micro = mner_scores(gold, pred).micro
-        else:
-            gold = [s.relation for s in samples]
-            micro = mre_scores(gold, [id_to_label[int(p)] for p in predicted]).micro
+        micro = student_task_of(samples[0]).dev_scores(samples, predicted, id_to_label)
         return {"f1": micro.f1, "precision": micro.precision, "recall": micro.recall}
 
     return compute
-
-
-def _decode_row(row: np.ndarray, length: int, id_to_label: list[str]) -> list[str]:
-    labels = [id_to_label[int(v)] for v in row[:length] if v >= 0]
-    return labels + ["O"] * (length - len(labels))
 
 
 _CHECKPOINT = re.compile(r"^checkpoint-(\d+)$")

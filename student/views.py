@@ -15,11 +15,12 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from cotpd.corpus.records import MnerSample, MreSample, Sample
+from cotpd.corpus.records import Sample
 from cotpd.student.config import View, ViewConfig
+from cotpd.student.tasks import MARKERS, student_task_of
 from transformers import PreTrainedTokenizerBase
 
-MARKERS = ("<h>", "</h>", "<t>", "</t>")
+__all__ = ["MARKERS", "EncodedView", "ViewBuilder"]
 
 
 @dataclass
@@ -53,7 +54,7 @@ class ViewBuilder:
     def encode_all(self, samples: list[Sample], view: View) -> list[EncodedView]:
         """Encode many samples; words and context texts go through the tokenizer in one call
         each, which is what makes batched prediction fast."""
-        marked = [_words_with_markers(sample) for sample in samples]
+        marked = [student_task_of(sample).words(sample) for sample in samples]
         flat = [word for words, _ in marked for word in words]
         flat_pieces = self.tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
         contexts = self._context_pieces(samples, view)
@@ -102,7 +103,7 @@ class ViewBuilder:
         ids.extend(self._fit_context(view, parts, self.config.max_length - len(ids)))
         self.counts[f"view_{view}"] += 1
         markers = (marker_positions[0], marker_positions[1]) if len(marker_positions) == 2 else None
-        if isinstance(sample, MreSample) and markers is None:
+        if markers is None and student_task_of(sample).needs_markers:
             raise ValueError(f"sample {sample.id}: head or tail marker truncated away")
         return EncodedView(ids, starts, markers, text_end)
 
@@ -127,26 +128,6 @@ class ViewBuilder:
             if name in parts:
                 ids.extend(parts[name] + self.separator_ids)
         return ids
-
-
-def _words_with_markers(sample: Sample) -> tuple[list[str], list[bool]]:
-    """The words to encode and which of them are real words (not MRE markers)."""
-    if isinstance(sample, MnerSample):
-        return list(sample.tokens), [True] * len(sample.tokens)
-    inserts: dict[int, list[str]] = {}
-    for mention, (open_, close) in ((sample.head, MARKERS[:2]), (sample.tail, MARKERS[2:])):
-        inserts.setdefault(mention.start, []).append(open_)
-        inserts.setdefault(mention.end, []).insert(0, close)
-    words: list[str] = []
-    flags: list[bool] = []
-    for index in range(len(sample.tokens) + 1):
-        for marker in inserts.get(index, []):
-            words.append(marker)
-            flags.append(False)
-        if index < len(sample.tokens):
-            words.append(sample.tokens[index])
-            flags.append(True)
-    return words, flags
 
 
 def _cut_words(pieces: list[list[int]], words: list[str], flags: list[bool],
