@@ -2,9 +2,9 @@
 sentences x augmentation times K, a student trained per cell, dev and test F1.
 
 Per cell: the subset is written as a CoNLL data root (<work>/subsets/n<N>/twitter2017, the
-dev and test files linked from the real data root), `augment_run` writes K copies per type
+dev and test files linked from the real data root), `run_augment` writes K copies per type
 per sentence (one shared teacher store, so the copies of a smaller K or N are never asked
-twice: subsets are nested and copy j is the same prompt at every K), `train_student` trains
+twice: subsets are nested and copy j is the same prompt at every K), `run_train` trains
 on the subset plus its augmented samples, and the test split is scored. Each finished cell is
 one JSON line in the results file; cells already there are skipped (resumable run by run).
 
@@ -108,8 +108,7 @@ def run_cell(size: int, times: int, args: argparse.Namespace, teacher_cache: dic
     from cotpd.corpus.registry import get_dataset, read_split
     from cotpd.eval.metrics import mner_scores
     from cotpd.pipeline.config import load_run_config
-    from cotpd.pipeline.sections import augment as augment_run
-    from cotpd.pipeline.sections import train as train_student
+    from cotpd.pipeline.sections import run_augment, run_train
     from cotpd.student.predict import StudentPredictor
 
     name = f"seed{args.seed}_n{size}_k{times}"
@@ -130,20 +129,20 @@ def run_cell(size: int, times: int, args: argparse.Namespace, teacher_cache: dic
             from cotpd.teacher.factory import build_teacher
 
             teacher_cache["teacher"] = build_teacher(run_config.teacher)
-        summary = augment_run(run_config, run_dir, teacher=teacher_cache["teacher"])
+        summary = run_augment(run_config, run_dir, teacher=teacher_cache["teacher"]).summary
         record["augmented"] = summary["written"]
         record["augment_types"] = summary["types"]
     record["augment_seconds"] = round(time.perf_counter() - start, 1)
     start = time.perf_counter()
-    result = train_student(run_config, run_dir)
+    result = run_train(run_config, run_dir)
     record["train_seconds"] = round(time.perf_counter() - start, 1)
     test = read_split(get_dataset(DATASET), "test", args.data_root).samples
-    predicted = StudentPredictor.load(result.model_dir, batch_size=64).predict_samples(test)
+    predicted = StudentPredictor.load(result.outputs["model"], batch_size=64).predict_samples(test)
     scores = mner_scores([s.labels for s in test], predicted).micro
-    record.update(dev_f1=result.dev_metrics.get("eval_f1"), test_f1=scores.f1,
+    record.update(dev_f1=result.summary["dev"].get("eval_f1"), test_f1=scores.f1,
                   test_precision=scores.precision, test_recall=scores.recall,
-                  steps=result.report["steps"],
-                  train_samples=result.report["context"]["train"]["samples"] + record.get(
+                  steps=result.summary["steps"],
+                  train_samples=result.summary["context"]["train"]["samples"] + record.get(
                       "augmented", 0))
     return record
 

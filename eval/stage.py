@@ -2,101 +2,70 @@
 then `<run>/metrics.json`, `<run>/report.md` and the plots are written.
 
 Predictions go to `<run>/eval/<split>.<ext>` in the dataset's own format, so
-`cotpd eval score` can re-check any figure from the files alone.
+`cotpd eval score` can re-check any figure from the files alone. The student itself comes
+in through `load_predictor` (eval imports no student code), the teacher's store through
+`open_store`.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
 import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
+from cotpd.corpus.config import DataConfig
 from cotpd.corpus.conll import write_conll
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
 from cotpd.corpus.fingerprint import sha256_file
 from cotpd.corpus.mnre import write_mnre
 from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.records import Sample
 from cotpd.corpus.registry import get_dataset
 from cotpd.corpus.run_files import RunFiles, attach_run_context
-from cotpd.corpus.schema import config_to_yaml
+from cotpd.corpus.stage_result import StageResult
 from cotpd.eval.error_analysis import (
     entity_type_confusion,
     relation_confusion,
     worst_mner_errors,
     worst_mre_errors,
 )
+from cotpd.eval.knowledge_quality import OpenStore
 from cotpd.eval.metrics import mner_scores, mre_scores
 from cotpd.eval.plots import bar_chart
 from cotpd.eval.report import knowledge_statistics, render_report
 from cotpd.eval.seen_unseen import seen_surfaces, seen_unseen_scores
-from cotpd.pipeline.rundir import git_commit
-
-if TYPE_CHECKING:
-    from cotpd.pipeline.config import RunConfig
+from cotpd.eval.stage_costs import read_json, stage_costs
 
 logger = logging.getLogger(__name__)
 
 
-def _read_json(path: Path) -> dict[str, Any] | None:
-    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else None
+@dataclass(frozen=True)
+class EvaluateConfig:
+    """What the evaluate stage reads of a run config (it has no section of its own): the
+    run's name and seed, the student's variant, encoder and context files, and the
+    fingerprint of the whole config, recorded with the metrics."""
+
+    run_name: str
+    seed: int
+    variant: str
+    encoder: str
+    captions: Path | None
+    knowledge: Sequence[Path]
+    config_fingerprint: str
 
 
-def stage_costs(run_dir: Path) -> dict[str, dict[str, Any]]:
-    """Seconds and tokens of each stage that left a summary in the run directory."""
-    costs: dict[str, dict[str, Any]] = {}
-    files = RunFiles(run_dir)
-    caption = _read_json(files.captions_summary)
-    if caption:
-        costs["caption"] = {"seconds": caption.get("wall_seconds"),
-                            "notes": f"{caption.get('ok')} ok, {caption.get('failed')} failed, "
-                                     f"{caption.get('skipped_done')} already done"}
-    teach = _read_json(files.teacher_summary)
-    if teach:
-        costs["teach"] = {"seconds": teach.get("wall_seconds"),
-                          "tokens_in": teach.get("prompt_tokens"),
-                          "tokens_out": teach.get("completion_tokens"),
-                          "notes": f"{teach.get('answered')} answered, {teach.get('failed')} "
-                                   f"failed, {teach.get('skipped_done')} from the store"}
-        totals = _store_totals(teach)
-        if totals:
-            costs["teach (store total)"] = totals
-    augment = _read_json(files.augment_summary)
-    if augment:
-        types = augment.get("types", {})
-        costs["augment"] = {
-            "seconds": augment.get("wall_seconds"),
-            "tokens_out": sum(t.get("teacher_prompts", {}).get("completion_tokens", 0)
-                              for t in types.values()),
-            "notes": f"{augment.get('written', 0)} written of "
-                     f"{sum(t.get('asked', 0) for t in types.values())} asked"}
-    train = _read_json(files.train_report)
-    if train:
-        costs["train"] = {"seconds": round(train.get("train_seconds") or 0.0, 2),
-                          "notes": f"{train.get('steps')} steps, "
-                                   f"{train.get('train_samples_per_second')} samples/s"}
-    return costs
+class Predictor(Protocol):
+    """A trained student, loaded (student.predict.StudentPredictor)."""
 
+    view: str
 
-def _store_totals(teach: dict[str, Any]) -> dict[str, Any] | None:
-    """Every answer this teacher ever gave in the store (the cost of the knowledge, however
-    many runs it took to write it)."""
-    store_path = Path(teach.get("store") or "")
-    if not store_path.is_file() or not teach.get("fingerprint"):
-        return None
-    from cotpd.teacher.store import KnowledgeStore
-
-    with KnowledgeStore(store_path) as store:
-        rows = store.summary(teach["fingerprint"])
-    return {"tokens_in": sum(r["prompt_tokens"] for r in rows),
-            "tokens_out": sum(r["completion_tokens"] for r in rows),
-            "notes": f"{sum(r['answered'] for r in rows)} answers, "
-                     f"{sum(r.get('truncated', 0) for r in rows)} truncated, "
-                     f"{sum(r['failed'] for r in rows)} failures in the store"}
+    def predict_samples(self, samples: list[Sample]) -> list: ...
 
 
 def _seen_unseen(data_dir: Path, splits: dict[str, list], predictions: dict[str, list]
@@ -110,28 +79,26 @@ def _seen_unseen(data_dir: Path, splits: dict[str, list], predictions: dict[str,
             for name, samples in splits.items()}
 
 
-def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> dict[str, Any]:
-    """Predict, score and report; returns the metrics (also `<run>/metrics.json`)."""
-    from cotpd.student.predict import StudentPredictor
-
+def run(config: EvaluateConfig, data: DataConfig, run_dir: Path, *,
+        load_predictor: Callable[[Path], Predictor], open_store: OpenStore | None = None,
+        git: dict[str, Any] | None = None) -> StageResult:
+    """Predict, score and report; the result's `summary` is the metrics (also
+    `<run>/metrics.json`). `load_predictor` loads the student folder, `open_store` opens
+    the teacher's store (for its total cost), `git` is the code's commit."""
     began = time.perf_counter()
     files = RunFiles(run_dir)
     model_dir = files.student_model
     if not (model_dir / "student.json").is_file():
         raise CotpdError(f"{model_dir}: no trained student here; run `cotpd train CONFIG` first")
-    if run_config.student is None:
-        raise CotpdError("the config has no 'student' section to evaluate")
-    spec = get_dataset(run_config.data.dataset)
-    prepared = prepare_dataset(run_config.data, run_dir)
+    spec = get_dataset(data.dataset)
+    prepared = prepare_dataset(data, run_dir)
     splits = {name: read_samples_jsonl(prepared.data_dir / f"{name}.jsonl")
               for name in ("dev", "test") if name in prepared.report["splits"]}
-    context = run_config.student.context
-    attach_run_context(splits, run_dir, context.captions, context.knowledge)
-    predictor = StudentPredictor.load(model_dir, batch_size=batch_size)
+    attach_run_context(splits, run_dir, config.captions, config.knowledge)
+    predictor = load_predictor(model_dir)
     files.eval_dir.mkdir(parents=True, exist_ok=True)
-    scores, predictions = {}, {}
-    logger.info("the %s student predicts from its %s view", run_config.student.variant,
-                predictor.view)
+    scores, predictions, written_files = {}, {}, {}
+    logger.info("the %s student predicts from its %s view", config.variant, predictor.view)
     for name, samples in splits.items():
         logger.info("predicting %s: %d sentences", name, len(samples))
         predicted = predictor.predict_samples(samples)
@@ -140,12 +107,14 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
         if spec.task == "mner":
             for sample, labels in zip(written, predicted, strict=True):
                 sample.labels = labels
-            write_conll(files.predictions(name, "conll"), written)
+            written_files[name] = files.predictions(name, "conll")
+            write_conll(written_files[name], written)
             scores[name] = mner_scores([s.labels for s in samples], predicted).to_dict()
         else:
             for sample, relation in zip(written, predicted, strict=True):
                 sample.relation = relation
-            write_mnre(files.predictions(name, "txt"), written)
+            written_files[name] = files.predictions(name, "txt")
+            write_mnre(written_files[name], written)
             scores[name] = mre_scores([s.relation for s in samples], predicted).to_dict()
     headline_split = "test" if "test" in splits else "dev"
     gold_samples, predicted = splits[headline_split], predictions[headline_split]
@@ -157,13 +126,12 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
         worst = worst_mre_errors(gold_samples, predicted)
     seen_unseen = (_seen_unseen(prepared.data_dir, splits, predictions)
                    if spec.task == "mner" else None)
-    teach_summary = _read_json(files.teacher_summary)
-    student = run_config.student
+    teach_summary = read_json(files.teacher_summary)
     micro = scores[headline_split]["micro"]
     metrics: dict[str, Any] = {
-        "run": run_config.run.name, "task": spec.task, "dataset": run_config.data.dataset,
-        "variant": student.variant, "encoder": student.encoder,
-        "infer_view": predictor.view, "seed": run_config.run.seed,
+        "run": config.run_name, "task": spec.task, "dataset": data.dataset,
+        "variant": config.variant, "encoder": config.encoder,
+        "infer_view": predictor.view, "seed": config.seed,
         "teacher": ({"name": teach_summary.get("teacher"),
                      "fingerprint": teach_summary.get("fingerprint"),
                      "backend": teach_summary.get("backend")} if teach_summary else None),
@@ -175,19 +143,20 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
                       for name, samples in splits.items()},
         "fingerprints": {
             "data": prepared.fingerprints,
-            "config": hashlib.sha256(config_to_yaml(run_config).encode()).hexdigest(),
+            "config": config.config_fingerprint,
             "student_weights": sha256_file(model_dir / "model.safetensors")
             if (model_dir / "model.safetensors").is_file() else None,
             "teacher": teach_summary.get("fingerprint") if teach_summary else None},
-        "git": git_commit(),
+        "git": git,
     }
     per_label_key = "per_type" if spec.task == "mner" else "per_relation"
     plots = [bar_chart({split: {k: 100 * v["f1"] for k, v in s[per_label_key].items()}
                         for split, s in scores.items()},
                        files.plots_dir / "per_type_f1.png",
-                       f"{run_config.data.dataset}: F1 per type")]
-    metrics["stages"] = stage_costs(run_dir)
-    metrics["stages"]["evaluate"] = {"seconds": round(time.perf_counter() - began, 2),
+                       f"{data.dataset}: F1 per type")]
+    metrics["stages"] = stage_costs(run_dir, open_store)
+    seconds = round(time.perf_counter() - began, 2)
+    metrics["stages"]["evaluate"] = {"seconds": seconds,
                                      "notes": f"{sum(len(s) for s in splits.values())} "
                                               "sentences predicted"}
     metrics["plots"] = [str(p.relative_to(run_dir)) for p in plots]
@@ -195,4 +164,9 @@ def evaluate_run(run_config: RunConfig, run_dir: Path, batch_size: int = 64) -> 
     atomic_write_text(files.report,
                       render_report(metrics, confusion, worst, metrics["plots"]))
     logger.info("wrote %s, %s and %d plot(s)", files.metrics, files.report, len(plots))
-    return metrics
+    return StageResult("evaluate",
+                       {**{f"predictions_{n}": p for n, p in written_files.items()},
+                        "metrics": files.metrics, "report": files.report},
+                       {name: len(samples) for name, samples in splits.items()},
+                       prepared.fingerprints, seconds, metrics)
+
