@@ -18,15 +18,14 @@ from cotpd.augment.rewrite import image_copies, style_copies
 from cotpd.corpus.config import DataConfig
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
-from cotpd.corpus.lock import store_lock
 from cotpd.corpus.prepare import prepare_dataset
 from cotpd.corpus.records import Sample
-from cotpd.corpus.registry import get_dataset
 from cotpd.corpus.run_files import RunFiles
+from cotpd.corpus.stage_result import StageResult
 from cotpd.teacher.catalogue import load_catalogue
 from cotpd.teacher.config import TeacherConfig
 from cotpd.teacher.runner import Teacher
-from cotpd.teacher.store import KnowledgeStore
+from cotpd.teacher.session import open_store, stage_teacher
 
 logger = logging.getLogger(__name__)
 
@@ -46,22 +45,12 @@ def choose_sources(train: list[Sample], config: AugmentConfig) -> list[Sample]:
     return [s for i, s in enumerate(train) if i in chosen]
 
 
-def _build_teacher(data: DataConfig, config: TeacherConfig) -> Teacher:
-    if config.backend == "import":
-        raise CotpdError("teacher.backend 'import' answers no prompts: augmentation needs a "
-                         "teacher model (embedded, transformers, openai or vllm)")
-    from cotpd.teacher.factory import build_teacher
-
-    spec = get_dataset(data.dataset)
-    images = spec.directory_under(data.data_root) / (spec.images or "images")
-    return build_teacher(config, images_dir=images)
-
-
-def augment_run(augment: AugmentConfig | None, teacher_config: TeacherConfig, data: DataConfig,
-                run_dir: Path, teacher: Teacher | None = None) -> dict[str, Any]:
-    """Augment the training split as configured; returns the summary. `teacher` overrides
-    the backend built from `teacher_config` (tests, benchmarks)."""
-    config = require_augment(augment)
+def run(config: AugmentConfig | None, data: DataConfig, run_dir: Path, *,
+        teacher_config: TeacherConfig, teacher: Teacher | None = None) -> StageResult:
+    """Augment the training split as configured; its `summary` is also
+    `<run>/augment/summary.json`. `teacher` overrides the backend built from
+    `teacher_config` (tests, benchmarks)."""
+    config = require_augment(config)
     prepared = prepare_dataset(data, run_dir)
     train = read_samples_jsonl(prepared.data_dir / "train.jsonl")  # only train is augmented
     sources = choose_sources(train, config)
@@ -72,14 +61,14 @@ def augment_run(augment: AugmentConfig | None, teacher_config: TeacherConfig, da
     if not any(config.times.model_dump().values()):
         raise CotpdError("augment.times: every type is 0, so there is nothing to augment; "
                          "set augment.times.style/entity/image, or remove the augment section")
-    teacher = teacher or _build_teacher(data, teacher_config)
-    store_path = teacher_config.store or RunFiles(run_dir).store
+    if teacher is None and teacher_config.backend == "import":
+        raise CotpdError("teacher.backend 'import' answers no prompts: augmentation needs a "
+                         "teacher model (embedded, transformers, openai or vllm)")
     counts = {kind: TypeCounts() for kind in ("style", "entity", "image")}
     made: dict[str, list[Sample]] = {kind: [] for kind in counts}
     extra: dict[str, Any] = {}
-    with store_lock(store_path), KnowledgeStore(store_path) as store:
-        store.register_teacher(teacher.fingerprint, teacher_config.name,
-                               teacher.backend.fingerprint_parts())
+    with open_store(teacher_config, run_dir) as store:
+        teacher = stage_teacher(teacher_config, data, store, teacher)
         if config.times.style:
             made["style"] = style_copies(sources, config.times.style, catalogue["style"],
                                          teacher, store, counts["style"])
@@ -91,16 +80,20 @@ def augment_run(augment: AugmentConfig | None, teacher_config: TeacherConfig, da
                                          teacher, store, counts["image"])
     lines = [_line(sample, kind, teacher.fingerprint) for kind, samples in made.items()
              for sample in samples]
-    atomic_write_text(RunFiles(run_dir).augmented, "".join(lines))
+    files = RunFiles(run_dir)
+    atomic_write_text(files.augmented, "".join(lines))
+    seconds = round(time.perf_counter() - start, 2)
     summary = {"teacher": teacher_config.name, "fingerprint": teacher.fingerprint,
-               "store": str(store_path), "train_samples": len(train), "sources": len(sources),
+               "store": str(store.path), "train_samples": len(train), "sources": len(sources),
                "times": config.times.model_dump(), "written": len(lines),
                "types": {kind: c.to_dict() for kind, c in counts.items()
                          if getattr(config.times, kind)},
-               **extra, "wall_seconds": round(time.perf_counter() - start, 2),
-               "fingerprints": prepared.fingerprints}
-    atomic_write_text(RunFiles(run_dir).augment_summary, json.dumps(summary, indent=2) + "\n")
-    return summary
+               **extra, "wall_seconds": seconds, "fingerprints": prepared.fingerprints}
+    atomic_write_text(files.augment_summary, json.dumps(summary, indent=2) + "\n")
+    return StageResult("augment", {"augmented": files.augmented, "summary": files.augment_summary},
+                       {"train_samples": len(train), "sources": len(sources),
+                        "written": len(lines)},
+                       prepared.fingerprints, seconds, summary)
 
 
 def _line(sample: Sample, kind: str, fingerprint: str) -> str:

@@ -49,7 +49,7 @@ def main() -> None:
             sys.exit(NO_DATA_ROOT)
         import torch
         from cotpd.pipeline.config import load_run_config
-        from cotpd.pipeline.sections import train as train_student
+        from cotpd.pipeline.sections import run_train
 
         torch.set_num_threads(args.threads)
         run_config = load_run_config(REPO / "configs" / "mnre.yaml", [
@@ -61,12 +61,12 @@ def main() -> None:
             f"student.train.batch_size={args.batch_size}", "student.train.eval_batch_size=128",
         ])
         start = time.perf_counter()
-        result = train_student(run_config, run_config.run.directory)
-        dev = result.dev_metrics
+        result = run_train(run_config, run_config.run.directory)
+        dev = result.summary["dev"]
         row = {"key": key, **json.loads(key), "dev_f1": dev["eval_f1"],
                "dev_precision": dev["eval_precision"], "dev_recall": dev["eval_recall"],
-               "train_samples_per_second": result.report["train_samples_per_second"],
-               "steps": result.report["steps"], "wall_seconds": time.perf_counter() - start,
+               "train_samples_per_second": result.summary["train_samples_per_second"],
+               "steps": result.summary["steps"], "wall_seconds": time.perf_counter() - start,
                "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
         results.parent.mkdir(parents=True, exist_ok=True)
         with open(results, "a", encoding="utf-8") as handle:

@@ -117,7 +117,7 @@ def one_run(args: argparse.Namespace) -> None:
     from cotpd.corpus.context_files import attach_context, load_captions, load_knowledge_files
     from cotpd.eval.metrics import mner_scores
     from cotpd.pipeline.config import load_run_config
-    from cotpd.pipeline.sections import train as train_student
+    from cotpd.pipeline.sections import run_train
     from cotpd.student.predict import StudentPredictor
     from transformers import AutoModelForTokenClassification
 
@@ -158,10 +158,10 @@ def one_run(args: argparse.Namespace) -> None:
         overrides += [f"student.distill.teacher={teacher}",
                       f"student.distill.cache_dir={Path(args.work_dir) / 'teacher_cache'}"]
     run_config = load_run_config(REPO / "configs" / "twitter2017.yaml", overrides)
-    result = train_student(run_config, run_config.run.directory)
-    report = result.report
+    result = run_train(run_config, run_config.run.directory)
+    report = result.summary
     test = read_conll(data / "twitter2017" / "test.txt").samples
-    predictor = StudentPredictor.load(result.model_dir, batch_size=64)
+    predictor = StudentPredictor.load(result.outputs["model"], batch_size=64)
     if predictor.needs_context:
         attach_context(test, load_captions(data / "captions" / "BLIP2_17.txt"),
                        load_knowledge_files([data / "knowledge" / "twitter2017_test.jsonl"]))
@@ -170,7 +170,7 @@ def one_run(args: argparse.Namespace) -> None:
     record = {
         "key": run_key(args.one, args.seed, conf), "run": args.one, "variant": args.variant,
         "seed": args.seed, **conf, "test_f1": scores.f1, "test_precision": scores.precision,
-        "test_recall": scores.recall, "dev_f1": result.dev_metrics.get("eval_f1"),
+        "test_recall": scores.recall, "dev_f1": result.summary["dev"].get("eval_f1"),
         "train_samples_per_second": report["train_samples_per_second"],
         "seconds_per_step": report["train_seconds"] / max(report["steps"], 1),
         "steps": report["steps"], "peak_rss_mb": resource.getrusage(

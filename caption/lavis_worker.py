@@ -13,7 +13,7 @@ from typing import Any
 
 from cotpd.caption.config import CaptionConfig
 from cotpd.caption.lavis_env import SETUP_HINT, lavis_importable
-from cotpd.caption.stage import caption_stage
+from cotpd.caption.stage import run
 from cotpd.caption.worker_logs import send_records_to
 from cotpd.corpus.config import DataConfig
 from cotpd.corpus.errors import CotpdError
@@ -25,13 +25,13 @@ logger = logging.getLogger("cotpd.caption.lavis_worker")  # its name also when r
 
 
 def _run(request: dict[str, Any]) -> dict[str, Any]:
-    if not lavis_importable():  # else caption_stage would start another worker, and so on
+    if not lavis_importable():  # else the stage would start another worker, and so on
         raise CotpdError(f"caption.lavis.python: {sys.executable} cannot import lavis; "
                          f"{SETUP_HINT}")
     config = CaptionConfig.model_validate(request["caption"])
     data = DataConfig.model_validate(request["data"])
-    return caption_stage(config, data, Path(request["run_dir"]),
-                         retry_failed=request["retry_failed"])
+    return run(config, data, Path(request["run_dir"]), retry_failed=request["retry_failed"]
+               ).summary
 
 
 def main(argv: list[str] | None = None) -> int:

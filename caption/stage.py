@@ -21,8 +21,8 @@ from cotpd.corpus.context_files import normalise_image_id
 from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
 from cotpd.corpus.prepare import prepare_dataset
 from cotpd.corpus.progress import progress_bar
-from cotpd.corpus.registry import get_dataset
 from cotpd.corpus.run_files import RunFiles, read_caption_records
+from cotpd.corpus.stage_result import StageResult
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +53,23 @@ def _append(handle: Any, records: list[dict[str, Any]]) -> None:
     os.fsync(handle.fileno())
 
 
-def caption_stage(config: CaptionConfig, data: DataConfig, run_dir: Path,
-                  retry_failed: bool = False, captioner: Captioner | None = None) -> dict:
-    """Caption every image of the run's samples into the output JSONL; returns the summary
-    (also `<run>/captions/summary.json`). `captioner` overrides the configured backend."""
+def run(config: CaptionConfig, data: DataConfig, run_dir: Path, *, retry_failed: bool = False,
+        captioner: Captioner | None = None) -> StageResult:
+    """Caption every image of the run's samples into the output JSONL; its `summary` is also
+    `<run>/captions/summary.json`. `captioner` overrides the configured backend."""
+    began = time.perf_counter()
+    summary = _caption(config, data, run_dir, retry_failed, captioner)
+    if not summary["written"]:
+        return StageResult("caption", {}, {}, None, 0.0, summary)
+    return StageResult(
+        "caption", {"captions": Path(summary["output"]),
+                    "summary": RunFiles(run_dir).captions_summary},
+        {k: summary[k] for k in ("images", "ok", "failed", "skipped_done")},
+        summary["fingerprints"], round(time.perf_counter() - began, 2), summary)
+
+
+def _caption(config: CaptionConfig, data: DataConfig, run_dir: Path, retry_failed: bool,
+             captioner: Captioner | None) -> dict[str, Any]:
     if config.backend == NONE and captioner is None:
         return {"backend": "none", "written": False, "fingerprints": {},
                 "message": "caption.backend is none: no captions written"}
@@ -76,10 +89,8 @@ def caption_stage(config: CaptionConfig, data: DataConfig, run_dir: Path,
     todo = [i for i in ids if i not in done]
     logger.info("%d images: %d already captioned, %d to caption (%s) -> %s", len(ids),
                 len(ids) - len(todo), len(todo), config.backend, output)
-    spec = get_dataset(data.dataset)
-    images_dir = spec.directory_under(data.data_root) / (spec.images or "images")
     if todo and captioner is None:  # a finished run never loads the model
-        captioner = build_captioner(config, images_dir)
+        captioner = build_captioner(config, data.images_dir())
     counts: Counter[str] = Counter()
     began = time.perf_counter()  # the rate is the captioning's own, not the model loading's
     batches = [todo[i:i + config.batch_size] for i in range(0, len(todo), config.batch_size)]

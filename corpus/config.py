@@ -61,6 +61,12 @@ class DataConfig(StrictModel):
         """Whether the run gets an unlabelled split."""
         return self.rest_as_unlabelled or bool(self.unlabelled)
 
+    def images_dir(self) -> Path:
+        """The dataset's images folder under the data root (`images` unless the registry
+        names another): where captioners and vision teachers read."""
+        spec = get_dataset(self.dataset)
+        return spec.directory_under(self.data_root) / (spec.images or "images")
+
     @field_validator("dataset", "test_dataset")
     @classmethod
     def _known_dataset(cls, value: str | None) -> str | None:

@@ -5,9 +5,17 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
+from cotpd.corpus.schema import config_to_yaml
+from pydantic import BaseModel
+
 
 def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def config_fingerprint(config: BaseModel) -> str:
+    """The sha256 of a config written as YAML: a finished run is recognised by it."""
+    return sha256_bytes(config_to_yaml(config).encode())
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:

@@ -3,13 +3,36 @@ student is trained on its knowledge."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import re
 import statistics
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Any, Protocol
 
-from cotpd.corpus.records import MnerSample, MreSample
+from cotpd.corpus.context_files import attach_context, load_knowledge_files
+from cotpd.corpus.files import read_samples_jsonl
+from cotpd.corpus.records import MnerSample, MreSample, Sample
+from cotpd.corpus.run_files import RunFiles
 from cotpd.eval.tasks import eval_task_of
+
+
+class AnswerStore(Protocol):
+    """What eval reads of the teacher's knowledge store (teacher.store.KnowledgeStore),
+    which the pipeline opens: eval imports no teacher code."""
+
+    def summary(self, teacher: str | None = None) -> list[dict[str, Any]]: ...
+
+    def failure_reasons(self, teacher: str, prompt_id: str,
+                        prompt_hash: str) -> dict[str, int]: ...
+
+    def texts(self, teacher: str, prompt_id: str, prompt_hash: str) -> dict[str, str]: ...
+
+
+# A store's path -> the store, open for a `with` block.
+OpenStore = Callable[[Path], AbstractContextManager[AnswerStore]]
 
 
 def gold_names(sample: MnerSample | MreSample) -> list[str]:
@@ -56,3 +79,37 @@ def knowledge_quality(samples: Sequence[MnerSample | MreSample],
                        tokens_in=sum(row["prompt_tokens"] for row in store_rows),
                        tokens_out=sum(row["completion_tokens"] for row in store_rows))
     return quality
+
+
+def run_knowledge_quality(run_dir: Path, dataset: str,
+                          open_store: OpenStore) -> dict[str, Any] | None:
+    """Knowledge quality of the run's teacher on the run's data (all prepared splits),
+    overall and per prompt; None where the run has no knowledge yet."""
+    files = RunFiles(run_dir)
+    summary_path, knowledge_path = files.teacher_summary, files.knowledge
+    if not summary_path.is_file() or not knowledge_path.is_file():
+        return None
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    samples = [s for path in sorted(files.data_dir.glob("*.jsonl"))
+               for s in read_samples_jsonl(path)]
+    attach_context(samples, None, load_knowledge_files([knowledge_path]))
+    fingerprint = summary["fingerprint"]
+    with open_store(Path(summary["store"])) as store:
+        rows = store.summary(fingerprint)
+        per_prompt = [
+            {"prompt": row["prompt_id"], "version": row["prompt_hash"],
+             "mean_latency_s": row["mean_latency_s"],
+             "failure_reasons": store.failure_reasons(fingerprint, row["prompt_id"],
+                                                      row["prompt_hash"]),
+             **knowledge_quality(_with_knowledge(samples, store.texts(
+                 fingerprint, row["prompt_id"], row["prompt_hash"])), [row])}
+            for row in rows]
+    return {"teacher": summary["teacher"], "fingerprint": fingerprint,
+            "dataset": dataset, **knowledge_quality(samples, rows),
+            "prompts": per_prompt}
+
+
+def _with_knowledge(samples: list[Sample], texts: dict[str, str]) -> list[Sample]:
+    """Copies of the samples whose knowledge is one prompt's answer (none where it has none)."""
+    return [dataclasses.replace(s, context=dataclasses.replace(
+        s.context, knowledge=texts.get(s.id))) for s in samples]

@@ -1,4 +1,5 @@
-"""A study's results table: one row per grid cell without its seed, mean ± std over seeds."""
+"""A study's results table: one row per grid cell without its seed, mean ± std over seeds;
+paired differences; the teachers' knowledge quality; the whole table.md text."""
 
 from __future__ import annotations
 
@@ -91,4 +92,62 @@ def format_paired(rows: Sequence[dict[str, Any]], axes: Sequence[str], axis: str
             text = f"{100 * found.mean:+.2f} [{100 * found.low:+.2f}, {100 * found.high:+.2f}]"
         lines.append("| " + " | ".join([*(str(row[a]) for a in axes),
                                          ", ".join(map(str, row["seeds"])), text]) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def study_markdown(name: str, seeds: Sequence[int], axes: Sequence[str],
+                   metrics: Sequence[str], compare_to: dict[str, str],
+                   scored: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]],
+                   quality: Sequence[dict[str, Any]]) -> str:
+    """A study's table.md: the `aggregate` table of its scored cells, each `compare_to`
+    comparison paired by seed on the first metric, and the teachers' knowledge quality."""
+    text = (f"# Study {name}\n\nMean ± std over seeds {list(seeds)}; scores in %.\n\n"
+            + (format_markdown(table, axes, metrics) if table else
+               "(no cell was evaluated: the study's stages stop before evaluate)\n"))
+    for axis, reference in compare_to.items():
+        if scored:
+            text += (f"\n## Paired by seed against {axis}={reference}\n\n"
+                     "Differences in points; 95% t-interval over the paired seeds.\n\n"
+                     + format_paired(paired_against(scored, axes, axis, reference,
+                                                    metrics[0]),
+                                     axes, axis, reference, metrics[0]))
+    if quality:
+        text += "\n## Knowledge quality (no training needed)\n\n" + format_quality(quality)
+        if any(q.get("prompts") for q in quality):
+            text += "\n### Per prompt\n\n" + format_prompt_quality(quality)
+    return text
+
+
+def format_quality(quality: Sequence[dict[str, Any]]) -> str:
+    header = ["teacher", "dataset", "gold entities named", "samples with knowledge",
+              "words (mean)", "truncated", "failure rate", "tokens in", "tokens out"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for q in quality:
+        lines.append(
+            f"| {q['teacher']} ({q['fingerprint']}) | {q['dataset']} | "
+            f"{100 * q['entity_coverage']:.1f}% of {q['gold_entities']} | "
+            f"{q['with_knowledge']} of {q['samples']} | {q['words_mean']:.1f} | "
+            f"{100 * q.get('truncated_rate', 0.0):.1f}% | "
+            f"{100 * q.get('failure_rate', 0.0):.1f}% | {q.get('tokens_in', 0)} | "
+            f"{q.get('tokens_out', 0)} |")
+    return "\n".join(lines) + "\n"
+
+
+def format_prompt_quality(quality: Sequence[dict[str, Any]]) -> str:
+    """One row per teacher x dataset x prompt version: what each prompt kind adds and costs."""
+    header = ["teacher", "dataset", "prompt", "gold entities named", "samples answered",
+              "words (mean)", "truncated", "failures (reasons)", "tokens in", "tokens out",
+              "latency s (mean)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for q in quality:
+        for p in q.get("prompts", []):
+            reasons = ", ".join(f"{n} {r}" for r, n in p["failure_reasons"].items())
+            latency = p["mean_latency_s"]
+            lines.append(
+                f"| {q['teacher']} | {q['dataset']} | {p['prompt']} ({p['version']}) | "
+                f"{100 * p['entity_coverage']:.1f}% | {p['with_knowledge']} of {p['samples']} | "
+                f"{p['words_mean']:.1f} | {100 * p.get('truncated_rate', 0.0):.1f}% | "
+                f"{p.get('failures', 0)}{f' ({reasons})' if reasons else ''} | "
+                f"{p.get('tokens_in', 0)} | {p.get('tokens_out', 0)} | "
+                f"{'' if latency is None else f'{latency:.2f}'} |")
     return "\n".join(lines) + "\n"

@@ -23,7 +23,7 @@ from cotpd.pipeline.cli_predict import predict
 from cotpd.pipeline.cli_run import evaluate_command, run_command
 from cotpd.pipeline.cli_student import train
 from cotpd.pipeline.cli_study import study
-from cotpd.pipeline.cli_teacher import store, teach
+from cotpd.pipeline.cli_teacher import store, teach_command
 from cotpd.pipeline.doctor import doctor
 from cotpd.pipeline.logs import configure_console
 
@@ -47,7 +47,7 @@ cli.add_command(data)
 cli.add_command(eval_group)
 cli.add_command(doctor)
 cli.add_command(caption)
-cli.add_command(teach)
+cli.add_command(teach_command)
 cli.add_command(augment)
 cli.add_command(store)
 cli.add_command(train)

@@ -10,14 +10,14 @@ from cotpd.pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
 from cotpd.pipeline.stages import run_stage
 
 
-@click.command()
+@click.command("teach")
 @click.argument("config", type=click.Path(path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE",
               help="Override a config key, e.g. --set teacher.backend=openai")
 @click.option("--data-root", type=click.Path(path_type=Path), help=DATA_ROOT_HELP)
 @click.option("--retry-failed", is_flag=True, help="Ask again only the prompts that failed.")
-def teach(config: Path, overrides: tuple[str, ...], data_root: Path | None,
-          retry_failed: bool) -> None:
+def teach_command(config: Path, overrides: tuple[str, ...], data_root: Path | None,
+                  retry_failed: bool) -> None:
     """The teacher stage: CoT explanations for every sample into the store (answers already
     stored are skipped), then the student's knowledge file."""
     run_config = load_with_data_root(config, overrides, data_root)

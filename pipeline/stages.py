@@ -12,7 +12,6 @@ after a failure continues where it stopped.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -26,10 +25,10 @@ from typing import Any
 import click
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.files import atomic_write_text
-from cotpd.corpus.fingerprint import sha256_file
+from cotpd.corpus.fingerprint import config_fingerprint, sha256_file
 from cotpd.corpus.lock import run_dir_lock
 from cotpd.corpus.run_files import RunFiles
-from cotpd.corpus.schema import config_to_yaml
+from cotpd.corpus.stage_result import StageResult
 from cotpd.pipeline import sections, summaries
 from cotpd.pipeline.config import RunConfig
 from cotpd.pipeline.logs import FILE_ONLY, log_to_file
@@ -53,12 +52,17 @@ STAGE_READS: dict[str, tuple[str, ...]] = {
 
 @dataclass
 class Outcome:
-    """What a stage did: its result, the summary to print, and the data fingerprints for
-    its manifest (None: the stage wrote nothing, so it leaves no manifest)."""
+    """What a stage did (None: a current student was kept, not trained again) and the
+    summary to print."""
 
-    result: Any
+    result: StageResult | None
     summary: Summary
-    fingerprints: dict[str, str] | None
+
+    @property
+    def fingerprints(self) -> dict[str, str] | None:
+        """The data fingerprints for the stage's manifest (None: it wrote nothing, so it
+        leaves no manifest)."""
+        return self.result.fingerprints if self.result else None
 
 
 def planned_stages(run_config: RunConfig) -> list[str]:
@@ -82,7 +86,7 @@ def _file_digest(path: Path) -> str | None:
 def train_inputs(run_config: RunConfig, run_dir: Path) -> dict[str, Any]:
     """What a trained student depends on: its config and the files other stages wrote."""
     files = RunFiles(run_dir)
-    return {"config": hashlib.sha256(config_to_yaml(run_config).encode()).hexdigest(),
+    return {"config": config_fingerprint(run_config),
             "knowledge": _file_digest(files.knowledge),
             "captions": _file_digest(files.captions),
             "augmented": _file_digest(files.augmented)}
@@ -96,49 +100,27 @@ def student_is_current(run_config: RunConfig, run_dir: Path) -> bool:
     return json.loads(recorded.read_text(encoding="utf-8")) == train_inputs(run_config, run_dir)
 
 
-def _caption(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
-             **_: Any) -> Outcome:
-    summary = sections.caption(run_config, run_dir, retry_failed=retry_failed)
-    return Outcome(summary, summaries.caption_summary(summary),
-                   summary["fingerprints"] if summary["written"] else None)
+# Each stage: its section call (torch loads only in train's and evaluate's) and its summary.
+RUNNERS: dict[str, Callable[..., StageResult]] = {
+    "caption": sections.run_caption, "teach": sections.run_teach,
+    "augment": sections.run_augment, "train": sections.run_train,
+    "evaluate": sections.run_evaluate}
+SUMMARIES: dict[str, Callable[..., Summary]] = {
+    "caption": summaries.caption_summary, "teach": summaries.teach_summary,
+    "augment": summaries.augment_summary, "train": summaries.train_summary,
+    "evaluate": summaries.evaluate_summary}
 
 
-def _teach(run_config: RunConfig, run_dir: Path, retry_failed: bool = False,
-           **_: Any) -> Outcome:
-    summary = sections.teach(run_config, run_dir, retry_failed=retry_failed)
-    return Outcome(summary, summaries.teach_summary(summary, run_dir), summary["fingerprints"])
-
-
-def _augment(run_config: RunConfig, run_dir: Path, **_: Any) -> Outcome:
-    summary = sections.augment(run_config, run_dir)
-    return Outcome(summary, summaries.augment_summary(summary, run_dir),
-                   summary.get("fingerprints", {}))
-
-
-def _train(run_config: RunConfig, run_dir: Path, keep_current_student: bool = False,
-           **_: Any) -> Outcome:
-    variant = run_config.student.variant if run_config.student else ""
-    if keep_current_student and student_is_current(run_config, run_dir):
-        return Outcome(None, summaries.train_summary(None, variant), None)
-    result = sections.train(run_config, run_dir)  # torch loads only here
-    if _rank() == 0:  # what the student was made from, so `cotpd run` can keep it
+def _run(stage: str, run_config: RunConfig, run_dir: Path,
+         keep_current_student: bool = False, **options: Any) -> Outcome:
+    if stage == "train" and keep_current_student and student_is_current(run_config, run_dir):
+        return Outcome(None, summaries.train_summary(None, run_dir))
+    result = RUNNERS[stage](run_config, run_dir, **options)
+    if stage == "train" and _rank() == 0:
+        # What the student was made from, so that `cotpd run` can keep it.
         atomic_write_text(RunFiles(run_dir).train_inputs,
                           json.dumps(train_inputs(run_config, run_dir), indent=2) + "\n")
-    return Outcome(result, summaries.train_summary(result, variant),
-                   result.report["fingerprints"])
-
-
-def _evaluate(run_config: RunConfig, run_dir: Path, **_: Any) -> Outcome:
-    from cotpd.pipeline.evaluate_stage import evaluate_run
-
-    metrics = evaluate_run(run_config, run_dir)
-    return Outcome(metrics, summaries.evaluate_summary(metrics, run_dir),
-                   metrics["fingerprints"]["data"])
-
-
-RUNNERS: dict[str, Callable[..., Outcome]] = {
-    "caption": _caption, "teach": _teach, "augment": _augment, "train": _train,
-    "evaluate": _evaluate}
+    return Outcome(result, SUMMARIES[stage](result, run_dir))
 
 
 def _rank() -> int:
@@ -156,14 +138,14 @@ def run_stage(stage: str, run_config: RunConfig, run_dir: Path,
         raise CotpdError(f"unknown stage {stage!r}; the stages are {', '.join(STAGES)}")
     run_config.require_set(STAGE_READS[stage], stage)
     if _rank() != 0:
-        return RUNNERS[stage](run_config, run_dir, **options)
+        return _run(stage, run_config, run_dir, **options)
     with log_to_file(RunFiles(run_dir).log(stage)):
         logger.info("[%s] started (run directory %s)", stage, run_dir)
         logger.debug("[%s] command: %s", stage, " ".join(sys.argv))
         began = time.perf_counter()
         try:
             with run_dir_lock(run_dir):
-                outcome = RUNNERS[stage](run_config, run_dir, **options)
+                outcome = _run(stage, run_config, run_dir, **options)
                 if outcome.fingerprints is not None:
                     manifest = write_provenance(run_dir, stage, run_config,
                                                 outcome.fingerprints)

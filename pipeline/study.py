@@ -9,8 +9,6 @@ teacher store, so a teacher answers each prompt once for the whole study. A fini
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import itertools
 import json
 import re
@@ -20,13 +18,13 @@ from typing import Any
 
 import yaml
 from cotpd.corpus.errors import CotpdError
-from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
-from cotpd.corpus.records import Sample
+from cotpd.corpus.files import atomic_write_text
+from cotpd.corpus.fingerprint import config_fingerprint
 from cotpd.corpus.run_files import RunFiles
-from cotpd.corpus.schema import StrictModel, config_to_yaml
-from cotpd.eval.knowledge_quality import knowledge_quality
+from cotpd.corpus.schema import StrictModel
+from cotpd.eval.knowledge_quality import run_knowledge_quality
 from cotpd.eval.plots import bar_chart
-from cotpd.eval.study_table import aggregate, format_markdown, format_paired, paired_against
+from cotpd.eval.study_table import aggregate, study_markdown
 from cotpd.pipeline.config import (
     ConfigError,
     RunConfig,
@@ -202,44 +200,8 @@ def finished_metrics(run_config: RunConfig) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     metrics = json.loads(path.read_text(encoding="utf-8"))
-    digest = hashlib.sha256(config_to_yaml(run_config).encode()).hexdigest()
+    digest = config_fingerprint(run_config)
     return metrics if metrics.get("fingerprints", {}).get("config") == digest else None
-
-
-def _cell_quality(run_config: RunConfig) -> dict[str, Any] | None:
-    """Knowledge quality of the cell's teacher on the cell's data (all prepared splits)."""
-    from cotpd.corpus.context_files import attach_context, load_knowledge_files
-    from cotpd.teacher.store import KnowledgeStore
-
-    run_dir = run_config.run.directory
-    files = RunFiles(run_dir)
-    summary_path, knowledge_path = files.teacher_summary, files.knowledge
-    if not summary_path.is_file() or not knowledge_path.is_file():
-        return None
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
-    samples = [s for path in sorted(files.data_dir.glob("*.jsonl"))
-               for s in read_samples_jsonl(path)]
-    attach_context(samples, None, load_knowledge_files([knowledge_path]))
-    fingerprint = summary["fingerprint"]
-    with KnowledgeStore(Path(summary["store"])) as store:
-        rows = store.summary(fingerprint)
-        per_prompt = [
-            {"prompt": row["prompt_id"], "version": row["prompt_hash"],
-             "mean_latency_s": row["mean_latency_s"],
-             "failure_reasons": store.failure_reasons(fingerprint, row["prompt_id"],
-                                                      row["prompt_hash"]),
-             **knowledge_quality(_with_knowledge(samples, store.texts(
-                 fingerprint, row["prompt_id"], row["prompt_hash"])), [row])}
-            for row in rows]
-    return {"teacher": summary["teacher"], "fingerprint": fingerprint,
-            "dataset": run_config.data.dataset, **knowledge_quality(samples, rows),
-            "prompts": per_prompt}
-
-
-def _with_knowledge(samples: list[Sample], texts: dict[str, str]) -> list[Sample]:
-    """Copies of the samples whose knowledge is one prompt's answer (none where it has none)."""
-    return [dataclasses.replace(s, context=dataclasses.replace(
-        s.context, knowledge=texts.get(s.id))) for s in samples]
 
 
 def _add_quality(quality: dict[tuple[str, str], dict[str, Any]], run_config: RunConfig) -> None:
@@ -251,7 +213,10 @@ def _add_quality(quality: dict[tuple[str, str], dict[str, Any]], run_config: Run
     fingerprint = json.loads(summary.read_text(encoding="utf-8"))["fingerprint"]
     if (fingerprint, run_config.data.dataset) in quality:
         return
-    found = _cell_quality(run_config)
+    from cotpd.teacher.store import KnowledgeStore
+
+    found = run_knowledge_quality(run_config.run.directory, run_config.data.dataset,
+                                  KnowledgeStore)
     if found:
         quality[(found["fingerprint"], found["dataset"])] = found
 
@@ -320,20 +285,8 @@ def write_study_outputs(spec: StudySpec, results: list[dict[str, Any]],
     axes = list(spec.axes)
     scored = [r for r in results if r["scores"]]
     table = aggregate(scored, axes, spec.metrics) if scored else []
-    text = (f"# Study {spec.name}\n\nMean ± std over seeds {spec.seeds}; scores in %.\n\n"
-            + (format_markdown(table, axes, spec.metrics) if table else
-               "(no cell was evaluated: the study's stages stop before evaluate)\n"))
-    for axis, reference in spec.compare_to.items():
-        if scored:
-            text += (f"\n## Paired by seed against {axis}={reference}\n\n"
-                     "Differences in points; 95% t-interval over the paired seeds.\n\n"
-                     + format_paired(paired_against(scored, axes, axis, reference,
-                                                    spec.metrics[0]),
-                                     axes, axis, reference, spec.metrics[0]))
-    if quality:
-        text += "\n## Knowledge quality (no training needed)\n\n" + format_quality(quality)
-        if any(q.get("prompts") for q in quality):
-            text += "\n### Per prompt\n\n" + format_prompt_quality(quality)
+    text = study_markdown(spec.name, spec.seeds, axes, spec.metrics, spec.compare_to, scored,
+                          table, quality)
     atomic_write_text(out / "table.md", text)
     headline = spec.metrics[0]
     if table and any(entry[headline] for entry in table):
@@ -341,38 +294,3 @@ def write_study_outputs(spec: StudySpec, results: list[dict[str, Any]],
                               100 * e[headline][0] for e in table if e[headline]}},
                   out / "plot.png", f"{spec.name}: {headline} (mean over seeds)")
     return {"directory": str(out), "table": table, "quality": quality, "text": text}
-
-
-def format_quality(quality: list[dict[str, Any]]) -> str:
-    header = ["teacher", "dataset", "gold entities named", "samples with knowledge",
-              "words (mean)", "truncated", "failure rate", "tokens in", "tokens out"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for q in quality:
-        lines.append(
-            f"| {q['teacher']} ({q['fingerprint']}) | {q['dataset']} | "
-            f"{100 * q['entity_coverage']:.1f}% of {q['gold_entities']} | "
-            f"{q['with_knowledge']} of {q['samples']} | {q['words_mean']:.1f} | "
-            f"{100 * q.get('truncated_rate', 0.0):.1f}% | "
-            f"{100 * q.get('failure_rate', 0.0):.1f}% | {q.get('tokens_in', 0)} | "
-            f"{q.get('tokens_out', 0)} |")
-    return "\n".join(lines) + "\n"
-
-
-def format_prompt_quality(quality: list[dict[str, Any]]) -> str:
-    """One row per teacher x dataset x prompt version: what each prompt kind adds and costs."""
-    header = ["teacher", "dataset", "prompt", "gold entities named", "samples answered",
-              "words (mean)", "truncated", "failures (reasons)", "tokens in", "tokens out",
-              "latency s (mean)"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for q in quality:
-        for p in q.get("prompts", []):
-            reasons = ", ".join(f"{n} {r}" for r, n in p["failure_reasons"].items())
-            latency = p["mean_latency_s"]
-            lines.append(
-                f"| {q['teacher']} | {q['dataset']} | {p['prompt']} ({p['version']}) | "
-                f"{100 * p['entity_coverage']:.1f}% | {p['with_knowledge']} of {p['samples']} | "
-                f"{p['words_mean']:.1f} | {100 * p.get('truncated_rate', 0.0):.1f}% | "
-                f"{p.get('failures', 0)}{f' ({reasons})' if reasons else ''} | "
-                f"{p.get('tokens_in', 0)} | {p.get('tokens_out', 0)} | "
-                f"{'' if latency is None else f'{latency:.2f}'} |")
-    return "\n".join(lines) + "\n"

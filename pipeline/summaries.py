@@ -7,12 +7,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from cotpd.corpus.run_files import RunFiles
-
-if TYPE_CHECKING:
-    from cotpd.student.train import TrainResult
+from cotpd.corpus.stage_result import StageResult
 
 
 @dataclass
@@ -21,7 +19,8 @@ class Summary:
     notes: list[str] = field(default_factory=list)
 
 
-def caption_summary(summary: dict[str, Any]) -> Summary:
+def caption_summary(result: StageResult, run_dir: Path) -> Summary:
+    summary = result.summary
     if not summary["written"]:
         return Summary([summary["message"]])
     reasons = ", ".join(f"{n} {r}" for r, n in summary["failed_reasons"].items())
@@ -38,7 +37,8 @@ def caption_summary(summary: dict[str, Any]) -> Summary:
                    notes)
 
 
-def teach_summary(summary: dict[str, Any], run_dir: Path) -> Summary:
+def teach_summary(result: StageResult, run_dir: Path) -> Summary:
+    summary = result.summary
     who = f"teacher {summary['teacher']} ({summary['backend']}, {summary['fingerprint']})"
     if "import" in summary:
         done = ", ".join(f"{n} {what}" for what, n in summary["import"].items())
@@ -60,7 +60,8 @@ def teach_summary(summary: dict[str, Any], run_dir: Path) -> Summary:
                           f"{RunFiles(run_dir).knowledge}"], notes)
 
 
-def augment_summary(summary: dict[str, Any], run_dir: Path) -> Summary:
+def augment_summary(result: StageResult, run_dir: Path) -> Summary:
+    summary = result.summary
     lines = []
     for kind, counts in summary.get("types", {}).items():
         drops = ", ".join(f"{reason} {n}" for reason, n in counts["dropped"].items()) or "none"
@@ -72,12 +73,12 @@ def augment_summary(summary: dict[str, Any], run_dir: Path) -> Summary:
     return Summary(lines)
 
 
-def train_summary(result: TrainResult | None, variant: str) -> Summary:
+def train_summary(result: StageResult | None, run_dir: Path) -> Summary:
     """`result` None: the student of these inputs was kept, not trained again."""
     if result is None:
         return Summary(["the student of these inputs is already trained; kept"])
-    dev = result.dev_metrics
-    return Summary([f"student ({variant}) -> {result.model_dir}; dev F1 "
+    dev = result.summary["dev"]
+    return Summary([f"student ({result.summary['variant']}) -> {result.outputs['model']}; dev F1 "
                     f"{100 * dev.get('eval_f1', 0.0):.2f} (P "
                     f"{100 * dev.get('eval_precision', 0.0):.2f}, R "
                     f"{100 * dev.get('eval_recall', 0.0):.2f})"])
@@ -92,5 +93,6 @@ def headline_table(metrics: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def evaluate_summary(metrics: dict[str, Any], run_dir: Path) -> Summary:
-    return Summary([f"report: {RunFiles(run_dir).report}", *headline_table(metrics).split("\n")])
+def evaluate_summary(result: StageResult, run_dir: Path) -> Summary:
+    return Summary([f"report: {RunFiles(run_dir).report}",
+                    *headline_table(result.summary).split("\n")])

@@ -102,8 +102,9 @@ class TrainConfig(StrictModel):
     weight_decay: float = Field(0.01, description="AdamW weight decay.")
     epochs: float = Field(15.0, gt=0.0, description="Training epochs (may be fractional).")
     batch_size: int = Field(32, ge=1, description="Training sentences per device and step.")
-    eval_batch_size: int = Field(64, ge=1,
-                                 description="Sentences per batch when evaluating dev.")
+    eval_batch_size: int = Field(
+        64, ge=1, description="Sentences per batch when evaluating dev, and when the evaluate "
+                              "stage predicts dev and test.")
     gradient_accumulation: int = Field(
         1, ge=1, description="Steps whose gradients are summed before an update.")
     warmup_ratio: float = Field(

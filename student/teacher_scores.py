@@ -44,7 +44,7 @@ class TeacherScores:
     meta: dict[str, str]
 
 
-def teacher_fingerprint(teacher_dir: str | Path) -> str:
+def teacher_folder_fingerprint(teacher_dir: str | Path) -> str:
     """The weights and the student.json (labels, views) of a trained student folder."""
     teacher_dir = Path(teacher_dir)
     for name in ("model.safetensors", "student.json"):
@@ -160,7 +160,7 @@ def teacher_scores(teacher_dir: str | Path, samples: Sequence[Sample], labels: l
                    cache_dir: Path, batch_size: int = 64,
                    trust_remote_code: bool = False) -> TeacherScores:
     """Scores of a trained teacher folder for `samples`, from the cache when it has them."""
-    fingerprint = teacher_fingerprint(teacher_dir)
+    fingerprint = teacher_folder_fingerprint(teacher_dir)
     return cached_scores(fingerprint, samples, labels, cache_dir,
                          lambda: score(load_teacher(teacher_dir, labels, trust_remote_code),
                                        samples, batch_size))

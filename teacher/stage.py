@@ -11,10 +11,9 @@ from typing import Any
 from cotpd.corpus.config import DataConfig
 from cotpd.corpus.context_files import attach_context
 from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
-from cotpd.corpus.lock import store_lock
 from cotpd.corpus.prepare import prepare_dataset
-from cotpd.corpus.registry import get_dataset
 from cotpd.corpus.run_files import RunFiles, read_captions
+from cotpd.corpus.stage_result import StageResult
 from cotpd.teacher.catalogue import load_catalogue
 from cotpd.teacher.config import TeacherConfig
 from cotpd.teacher.import_backend import (
@@ -32,14 +31,15 @@ from cotpd.teacher.runner import (
     summarize_counts,
     teacher_fingerprint,
 )
+from cotpd.teacher.session import open_store, stage_teacher
 from cotpd.teacher.store import KnowledgeStore
 
 
-def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: bool = False,
-          teacher: Teacher | None = None, student_encoder: str | None = None,
-          trust_remote_code: bool = False) -> dict[str, Any]:
-    """Run the configured explanation prompts and write the knowledge file; returns the
-    summary (also written to `<run>/teacher/summary.json`). `teacher` overrides the backend
+def run(config: TeacherConfig, data: DataConfig, run_dir: Path, *, retry_failed: bool = False,
+        teacher: Teacher | None = None, student_encoder: str | None = None,
+        trust_remote_code: bool = False) -> StageResult:
+    """Run the configured explanation prompts and write the knowledge file; its `summary`
+    is also written to `<run>/teacher/summary.json`. `teacher` overrides the backend
     built from the config (tests, benchmarks). The knowledge budget is counted in the
     tokens of `student_encoder` (its folder's code runs only with `trust_remote_code`), in
     words when there is no student."""
@@ -50,10 +50,9 @@ def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: 
     if captions is not None:
         attach_context(samples, captions, None)
     files = RunFiles(run_dir)
-    store_path = config.store or files.store
     start = time.perf_counter()
     counts: dict[str, PromptCounts] = {}
-    with store_lock(store_path), KnowledgeStore(store_path) as store:
+    with open_store(config, run_dir) as store:
         if config.backend == "import":
             parts = import_fingerprint_parts(config.import_files)
             fingerprint = teacher_fingerprint(parts)
@@ -64,15 +63,9 @@ def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: 
             order, summarize = [IMPORTED_PROMPT], None
             summary_extra: dict[str, Any] = {"import": imported}
         else:
-            spec = get_dataset(data.dataset)
-            images = spec.directory_under(data.data_root) / (spec.images or "images")
             catalogue = load_catalogue(config.prompt_files)  # a bad prompt file fails first
-            if teacher is None:
-                from cotpd.teacher.factory import build_teacher
-
-                teacher = build_teacher(config, images_dir=images)
+            teacher = stage_teacher(config, data, store, teacher)
             fingerprint = teacher.fingerprint
-            store.register_teacher(fingerprint, config.name, teacher.backend.fingerprint_parts())
             order = list(config.knowledge.prompts)
             for prompt_id in order:
                 counts[prompt_id] = run_prompt(samples, catalogue[prompt_id], teacher, store,
@@ -91,13 +84,16 @@ def teach(config: TeacherConfig, data: DataConfig, run_dir: Path, retry_failed: 
     lines = [json.dumps({"id": s.id, "img_id": s.image_id, "knowledge": knowledge[s.id]},
                         ensure_ascii=False) for s in samples if s.id in knowledge]
     atomic_write_text(files.knowledge, "".join(line + "\n" for line in lines))
+    seconds = time.perf_counter() - start
     summary = {"teacher": config.name, "fingerprint": fingerprint, "backend": config.backend,
-               "store": str(store_path), "samples": len(samples),
-               **summarize_counts(counts, time.perf_counter() - start),
+               "store": str(store.path), "samples": len(samples),
+               **summarize_counts(counts, seconds),
                "knowledge": dict(knowledge_counts), **summary_extra,
                "fingerprints": prepared.fingerprints}
     atomic_write_text(files.teacher_summary, json.dumps(summary, indent=2) + "\n")
-    return summary
+    return StageResult("teach", {"knowledge": files.knowledge, "summary": files.teacher_summary},
+                       {"samples": len(samples), "with_knowledge": len(lines)},
+                       prepared.fingerprints, round(seconds, 2), summary)
 
 
 def _summarizer(samples, prompt, teacher: Teacher, store: KnowledgeStore,

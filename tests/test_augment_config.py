@@ -51,8 +51,9 @@ def test_training_with_an_augment_section_needs_the_augmented_file(tmp_path: Pat
 
 
 def test_an_augment_section_with_nothing_to_do_is_an_error(tmp_path: Path) -> None:
-    from cotpd.augment.stage import augment_run
+    from cotpd.augment.stage import run as run_augment
 
     config = load_run_config(DEMO, [f"run.output_dir={tmp_path}", "augment.seed=1"])
     with pytest.raises(CotpdError, match="every type is 0"):
-        augment_run(config.augment, config.teacher, config.data, config.run.directory)
+        run_augment(config.augment, config.data, config.run.directory,
+                    teacher_config=config.teacher)

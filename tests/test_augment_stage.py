@@ -10,7 +10,7 @@ from pathlib import Path
 from cotpd.corpus.files import read_samples_jsonl
 from cotpd.corpus.run_files import RunFiles
 from cotpd.pipeline.config import load_run_config
-from cotpd.pipeline.sections import augment as augment_run
+from cotpd.pipeline.sections import run_augment
 from cotpd.teacher.backend import GenerationRequest, GenerationResult, ResultCallback
 from cotpd.teacher.runner import Teacher, teacher_fingerprint
 
@@ -64,7 +64,7 @@ def config(tmp_path: Path, *extra: str):
 def test_counts_add_up_and_every_sample_carries_its_provenance(tmp_path: Path) -> None:
     run_config = config(tmp_path)
     teacher, backend = scripted_teacher()
-    summary = augment_run(run_config, run_config.run.directory, teacher=teacher)
+    summary = run_augment(run_config, run_config.run.directory, teacher=teacher).summary
     for kind, counts in summary["types"].items():
         assert counts["asked"] == counts["kept"] + sum(counts["dropped"].values()), kind
     style, entity, image = (summary["types"][k] for k in ("style", "entity", "image"))
@@ -89,7 +89,7 @@ def test_counts_add_up_and_every_sample_carries_its_provenance(tmp_path: Path) -
     samples = read_samples_jsonl(RunFiles(run_config.run.directory).augmented)
     assert len(samples) == len(lines)
     asked = len(backend.asked)
-    again = augment_run(run_config, run_config.run.directory, teacher=teacher)
+    again = run_augment(run_config, run_config.run.directory, teacher=teacher).summary
     assert len(backend.asked) == asked  # everything came from the store
     for kind, counts in again["types"].items():
         assert counts["teacher_prompts"]["asked"] == 0
@@ -102,7 +102,7 @@ def test_zero_shot_names_are_deduplicated_and_not_training_names(tmp_path: Path)
                         "augment.zero_shot_list_size=8", "augment.factual_check=false",
                         "augment.times.style=0", "augment.times.image=0")
     teacher, _ = scripted_teacher()
-    summary = augment_run(run_config, run_config.run.directory, teacher=teacher)
+    summary = run_augment(run_config, run_config.run.directory, teacher=teacher).summary
     zero_shot = summary["entity"]["zero_shot"]
     assert zero_shot["refused"]["in_training_set"] >= 1  # Marco Delgado is a training name
     assert zero_shot["refused"]["duplicate"] >= 1
@@ -119,7 +119,7 @@ def test_the_student_trains_on_the_augmented_samples(tmp_path: Path, tiny_encode
                                                      cotpd) -> None:
     run_config = config(tmp_path)
     teacher, _ = scripted_teacher()
-    summary = augment_run(run_config, run_config.run.directory, teacher=teacher)
+    summary = run_augment(run_config, run_config.run.directory, teacher=teacher).summary
     result = cotpd("train", DEMO, "--set", f"run.output_dir={tmp_path}",
                    "--set", "augment.times.style=2", "--set", "augment.times.entity=2",
                    "--set", "augment.times.image=1", "--set", "augment.sources=12",

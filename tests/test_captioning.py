@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from cotpd.caption import captioners, images, stage
 from cotpd.caption.captioners import FileCaptioner
 from cotpd.caption.config import CaptionConfig
-from cotpd.caption.stage import caption_stage
+from cotpd.caption.stage import run as run_caption
 from cotpd.corpus.context_files import load_captions
 from cotpd.corpus.errors import DataFormatError
 from cotpd.corpus.registry import get_dataset, read_split
@@ -133,7 +133,7 @@ def test_transformers_backend_bad_images_and_resume(tiny_blip2: Path, tmp_path: 
     run_dir = tmp_path / "run"
     config = CaptionConfig(backend="transformers", model=str(tiny_blip2), batch_size=4,
                            max_new_tokens=4, max_image_pixels=1_000_000)
-    summary = caption_stage(config, run_config.data, run_dir)
+    summary = run_caption(config, run_config.data, run_dir).summary
     output = RunFiles(run_dir).captions
     assert output.is_file() and summary["output"] == str(output)
     records = lines_by_id(output)
@@ -154,19 +154,19 @@ def test_transformers_backend_bad_images_and_resume(tiny_blip2: Path, tmp_path: 
         raise AssertionError("a finished run must not load the model")
 
     monkeypatch.setattr(stage, "build_captioner", no_model)
-    again = caption_stage(config, run_config.data, run_dir)
+    again = run_caption(config, run_config.data, run_dir).summary
     assert (again["skipped_done"], again["ok"], again["failed"]) == (11, 0, 0)
     assert output.read_text().count("\n") == 11
 
     monkeypatch.undo()
     *kept, last = output.read_bytes().splitlines(keepends=True)
     output.write_bytes(b"".join(kept) + last[: len(last) // 2])  # a run killed mid-write
-    resumed = caption_stage(config, run_config.data, run_dir)
+    resumed = run_caption(config, run_config.data, run_dir).summary
     assert resumed["recovered_partial_line"] is True
     assert resumed["skipped_done"] == 10 and resumed["ok"] + resumed["failed"] == 1
     assert all(len(v) == 1 for v in lines_by_id(output).values()) and len(lines_by_id(output)) == 11
 
-    retried = caption_stage(config, run_config.data, run_dir, retry_failed=True)
+    retried = run_caption(config, run_config.data, run_dir, retry_failed=True).summary
     assert (retried["retried_failed"], retried["failed"], retried["skipped_done"]) == (5, 5, 6)
     assert all(len(v) == 1 for v in lines_by_id(output).values())
 
@@ -198,7 +198,7 @@ def test_file_backend_on_demo(tmp_path: Path) -> None:
     source.write_text("".join(f"{i}.jpg :a photo of {i}\n" for i in ids[2:]))
     run_config = RunConfig.model_validate({"data": {"dataset": "demo_mner"}})
     config = CaptionConfig(backend="file", file=source, output=tmp_path / "out.jsonl")
-    summary = caption_stage(config, run_config.data, tmp_path / "run")
+    summary = run_caption(config, run_config.data, tmp_path / "run").summary
     assert (summary["ok"], summary["failed"]) == (DEMO_IMAGES - 2, 2)
     assert summary["failed_reasons"] == {"not in captions file": 2}
     records = lines_by_id(tmp_path / "out.jsonl")
@@ -209,7 +209,7 @@ def test_file_backend_on_demo(tmp_path: Path) -> None:
     lines = (tmp_path / "out.jsonl").read_text().splitlines(keepends=True)
     (tmp_path / "out.jsonl").write_text("".join([lines[0], "{not json\n", *lines[1:]]))
     with pytest.raises(DataFormatError, match="out.jsonl:2"):  # edited by hand: say where
-        caption_stage(config, run_config.data, tmp_path / "run")
+        run_caption(config, run_config.data, tmp_path / "run")
 
 
 @pytest.mark.shared_data

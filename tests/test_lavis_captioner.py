@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 from cotpd.caption.config import LAVIS_FILE_KEYS, CaptionConfig, LavisConfig
 from cotpd.caption.lavis_files import LavisFileMissing, check_lavis_files
-from cotpd.caption.stage import caption_stage
+from cotpd.caption.stage import run as run_caption
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.registry import get_dataset
 from cotpd.pipeline.cli_caption import caption, load_caption_configs
@@ -114,12 +114,12 @@ def test_main_env_checks_files_and_interpreter_before_starting(tmp_path: Path) -
     run_dir = tmp_path / "run"
     broken = CaptionConfig(backend="lavis", lavis={**files, "llm": str(tmp_path / "x")})
     with pytest.raises(LavisFileMissing, match="caption.lavis.llm"):
-        caption_stage(broken, demo_run(tmp_path).data, run_dir)
+        run_caption(broken, demo_run(tmp_path).data, run_dir)
     no_python = CaptionConfig(backend="lavis",
                               lavis={**files, "python": str(tmp_path / "py")})
     with pytest.raises(CotpdError, match=r"caption.lavis.python: .*py does not exist.*"
                        "scripts/setup.sh lavis"):
-        caption_stage(no_python, demo_run(tmp_path).data, run_dir)
+        run_caption(no_python, demo_run(tmp_path).data, run_dir)
     assert not run_dir.exists()  # nothing prepared before the checks
 
 
@@ -135,7 +135,7 @@ def test_worker_needs_no_torch_and_reports_a_missing_lavis(tmp_path: Path) -> No
                                                    "python": sys.executable})
     with pytest.raises(CotpdError, match=r"^caption.lavis.python: .* cannot import lavis; "
                        "build it with `bash scripts/setup.sh lavis`"):
-        caption_stage(config, demo_run(tmp_path).data, tmp_path / "run")
+        run_caption(config, demo_run(tmp_path).data, tmp_path / "run")
 
 
 def test_the_worker_log_lands_in_caption_log(tmp_path: Path, cotpd) -> None:

@@ -129,7 +129,7 @@ def test_a_deepspeed_optimizer_that_would_flatten_the_rates_is_refused(tmp_path:
     import json
 
     from cotpd.corpus.errors import CotpdError
-    from cotpd.student.train import check_deepspeed_keeps_group_rates
+    from cotpd.student.training_args import check_deepspeed_keeps_group_rates
 
     repo = Path(__file__).resolve().parent.parent
     for shipped in ("zero2.json", "zero3.json"):  # cotpd's AdamW runs under ZeRO

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from cotpd.eval.knowledge_quality import knowledge_quality
-from cotpd.pipeline.study import format_quality
+from cotpd.eval.study_table import format_quality
 from cotpd.teacher.store import KnowledgeStore
 from fake_openai_server import FakeOpenAIServer
 
