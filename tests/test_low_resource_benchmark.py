@@ -3,7 +3,6 @@ the demo data (no training): times-major cells, nested training subsets drawn as
 benchmark always drew them, the seeded dev sample, and a results line read back from a
 run folder."""
 
-import importlib.util
 import json
 import random
 import shutil
@@ -13,16 +12,11 @@ from cotpd.corpus.conll import read_conll
 from cotpd.corpus.prepare import prepare_dataset
 from cotpd.corpus.records import Sample
 
+from tests.benchmark_module import load_benchmark
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "data" / "demo_mner"
 
-
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("low_resource_benchmark",
-                                                  REPO / "benchmarks" / "low_resource.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _args(module, tmp_path: Path):
@@ -36,7 +30,7 @@ def _args(module, tmp_path: Path):
 
 
 def test_cells_subsets_and_dev_sample(tmp_path: Path) -> None:
-    module = _load_benchmark()
+    module = load_benchmark("low_resource")
     args = _args(module, tmp_path)
     spec = module.study_spec(args)
     grid = [(cell["times"], cell["size"]) for cell, _ in module.cells(spec)]
@@ -71,7 +65,7 @@ def _read(path: Path) -> list[Sample]:
 
 
 def test_results_line_from_a_run_folder(tmp_path: Path) -> None:
-    module = _load_benchmark()
+    module = load_benchmark("low_resource")
     args = _args(module, tmp_path)
     run = tmp_path / "run"
     (run / "student").mkdir(parents=True)

@@ -2,23 +2,16 @@
 chosen so that every figure of the table is known."""
 
 import copy
-import importlib.util
 from pathlib import Path
 
 from cotpd.corpus.conll import read_conll, write_conll
 from cotpd.corpus.files import write_samples_jsonl
 from cotpd.eval.seen_unseen import seen_surfaces, surface
 
+from tests.benchmark_module import load_benchmark
+
 REPO = Path(__file__).resolve().parent.parent
 DEMO = REPO / "data" / "demo_mner"
-
-
-def _load_benchmark():
-    spec = importlib.util.spec_from_file_location("seen_unseen_benchmark",
-                                                  REPO / "benchmarks" / "seen_unseen.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _without_unseen(samples, seen):
@@ -46,8 +39,8 @@ def test_the_table_from_known_predictions(tmp_path: Path, capsys) -> None:
             write_samples_jsonl(run / "data" / "test.jsonl", test)
             (run / "eval").mkdir(parents=True)
             write_conll(run / "eval" / "test.conll", predicted)
-    _load_benchmark().main([str(tmp_path), "--text", "(a)=text", "--knowledge", "(c)=know",
-                            "--distilled", "(d)=dist", "--seeds", "1,2"])
+    load_benchmark("seen_unseen").main([str(tmp_path), "--text", "(a)=text", "--knowledge",
+                                        "(c)=know", "--distilled", "(d)=dist", "--seeds", "1,2"])
     printed = capsys.readouterr().out
     first_table = printed.split("Precision / recall per group")[0]
     rows = {line.split(" | ")[0].strip("| "): line.split(" | ")

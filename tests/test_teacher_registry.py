@@ -48,7 +48,7 @@ def test_resolving_vllm_imports_no_vllm() -> None:
 def test_listing_and_validating_import_no_backend_module() -> None:
     """Config validation (every command does it) stays cheap: no torch, HTTP client or
     backend module is imported until a backend is built."""
-    code = ("import sys; from teacher.config import TeacherConfig; "
+    code = ("import sys; from cotpd.teacher.config import TeacherConfig; "
             "TeacherConfig(backend='vllm'); TeacherConfig(backend='openai'); "
             "print(sorted(m for m in sys.modules if m.endswith('_backend') "
             "or m.split('.')[0] in ('torch', 'openai', 'llama_index', 'vllm')))")
