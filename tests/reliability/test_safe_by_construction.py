@@ -12,8 +12,8 @@ import pytest
 from cotpd.pipeline.config import RunConfig
 from harness import REPO
 
-PACKAGES = ("corpus", "caption", "teacher", "augment", "student", "eval", "pipeline", "benchmarks",
-            "scripts")
+PACKAGES = ("cotpd", "corpus", "caption", "teacher", "augment", "student", "eval", "pipeline",
+            "benchmarks", "scripts")
 SQL_METHODS = {"execute", "executemany", "executescript"}
 SAFE_IN_SQL = {"int"}  # calls allowed inside an f-string SQL text
 
