@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-# The launcher tests need Slurm (tests/test_slurm.py); without apt-get or root they skip.
+# The launcher tests need Slurm (tests/pipeline/test_slurm.py); without apt-get or root they skip.
 bash scripts/setup.sh slurm || echo "test.sh: Slurm could not be installed; the slurm tests will skip" >&2
 # shellcheck disable=SC1091
 source .venv/bin/activate

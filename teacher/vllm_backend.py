@@ -1,6 +1,6 @@
 """vLLM's in-process engine: the whole batch in one `generate` call, the fastest path on a
 GPU node. Needs vLLM installed (`pip install vllm`, in its own environment: it pins its own
-torch release). Not exercised on CPU machines; `tests/test_vllm_backend.py` runs it where
+torch release). Not exercised on CPU machines; `tests/teacher/test_vllm_backend.py` runs it where
 vLLM is importable."""
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The bad-input corpus (tests/data/bad_inputs/) through every command that reads it: each
 case exits 2 with one `error:` line naming the file (and line) and what is wrong (a config
 error adds one indented line per wrong key: `lines` in expected.yaml), or is handled (exit 0)
-with what it counted; never a traceback. The `cotpd data stats` cases without a
-`run` key are run by tests/test_bad_inputs.py; this file runs the rest and counts them all."""
+with what it counted; never a traceback. The `cotpd data stats` cases without a `run` key
+are run by tests/pipeline/test_bad_inputs.py; this file runs the rest and counts them all."""
 
 from __future__ import annotations
 

@@ -10,8 +10,9 @@ from pathlib import Path
 
 from cotpd.teacher.backend import GenerationResult
 from cotpd.teacher.store import KnowledgeStore
-from fake_openai_server import HOSTILE, FakeOpenAIServer
 from harness import DEMO_SAMPLES, teach_args
+
+from tests.fake_openai_server import HOSTILE, FakeOpenAIServer
 
 
 def test_hostile_answers_round_trip_through_teach(tmp_path: Path, cotpd) -> None:
