@@ -48,6 +48,10 @@ class CorpusTask:
     # A copy without gold labels, for distillation by KL alone; None: the task has no
     # unlabelled samples (an MRE instance without a relation is no instance).
     strip_labels: Callable[[Any], Sample] | None = None
+    # Values a teacher prompt may name beyond {text}, {caption}, {knowledge}: MRE's {head}
+    # and {tail}; a prompt that needs one the task lacks is refused when the config loads.
+    prompt_values: Callable[[Any], dict[str, str]] = lambda sample: {}
+    prompt_fields: tuple[str, ...] = ()
 
     @property
     def allows_unlabelled(self) -> bool:
@@ -114,6 +118,8 @@ MRE = CorpusTask(
     label_list=_mre_label_list,
     count_unit="instances", label_row="relation", labels_total=False,
     label_set_noun="relations",
+    prompt_values=lambda sample: {"head": sample.head.name, "tail": sample.tail.name},
+    prompt_fields=("head", "tail"),
 )
 
 

@@ -22,7 +22,8 @@ from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.schema import StrictModel
 from cotpd.student.config import StudentConfig
 from cotpd.teacher.config import TeacherConfig
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError
+from cotpd.teacher.prompt_fit import prompt_problems
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError, model_validator
 
 
 class ConfigError(CotpdError):
@@ -57,6 +58,14 @@ class RunConfig(StrictModel):
     # Keys whose `${VAR}` was unset when the config was loaded with `defer_unset`: key ->
     # variable. The key holds its text as written; a stage that reads it refuses to start.
     _unset: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _prompts_fit_the_dataset(self) -> RunConfig:
+        # A prompt naming MRE's pair cannot be rendered for an MNER sentence: say so now.
+        problems = prompt_problems(self.teacher, self.data.dataset) if self.teacher else []
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
 
     @property
     def unset_variables(self) -> dict[str, str]:

@@ -12,11 +12,13 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
 from cotpd.corpus.errors import CotpdError
-from llama_index.core import PromptTemplate
+
+if TYPE_CHECKING:
+    from llama_index.core import PromptTemplate
 
 DEFAULT_CATALOGUE = Path(__file__).parent / "prompts" / "default.yaml"
 Style = Literal["completion", "chat"]
@@ -39,6 +41,9 @@ class CatalogPrompt:
 
     def render(self, style: Style, **values: str) -> str:
         """The prompt text for one sample."""
+        # Imported here: reading the catalogue (the config check does) stays fast.
+        from llama_index.core import PromptTemplate
+
         if style == "chat":
             return _fill(self.id, PromptTemplate(self.chat), values)
         example = PromptTemplate(self.completion["example"])

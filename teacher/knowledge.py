@@ -1,9 +1,9 @@
 """From stored explanations to the student's knowledge text.
 
-The noun, sentence and multimodal answers of a sample are joined with section markers. A text
-longer than the student's budget (counted with the student's tokenizer) is summarized with
-the summarize prompt (stored and cached like any other prompt), and truncated if still too
-long. Every case is counted.
+The noun, sentence and multimodal answers of a sample (and an MRE instance's pair answer)
+are joined with section markers. A text longer than the student's budget (counted with the
+student's tokenizer) is summarized with the summarize prompt (stored and cached like any
+other prompt), and truncated if still too long. Every case is counted.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from cotpd.corpus.records import Sample
 
 SECTION_TITLES = {"noun": "Words", "sentence": "Background", "multimodal": "Image",
-                  "imported": "Knowledge"}
+                  "pair": "Pair", "imported": "Knowledge"}
 
 
 def drop_repeated_lines(text: str) -> tuple[str, int]:

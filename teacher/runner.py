@@ -15,6 +15,7 @@ from typing import Any
 
 from cotpd.corpus.progress import progress_bar
 from cotpd.corpus.records import Sample
+from cotpd.corpus.tasks import task_of
 from cotpd.teacher.backend import GenerationRequest, GenerationResult, TeacherBackend
 from cotpd.teacher.catalogue import CatalogPrompt, Style
 from cotpd.teacher.store import TRUNCATED_REASON, KnowledgeStore, StoredRow
@@ -53,11 +54,13 @@ class Teacher:
 
 
 def sample_values(sample: Sample, teacher: Teacher) -> dict[str, str]:
+    """The values a prompt is rendered with: the text, caption and knowledge of every
+    sample, and what its task adds (an MRE instance's head and tail names)."""
     caption = sample.context.caption
     if teacher.image_input == "image":
         caption = "(the attached image)"
     return {"text": " ".join(sample.tokens), "caption": caption or "(no caption)",
-            "knowledge": sample.context.knowledge or ""}
+            "knowledge": sample.context.knowledge or "", **task_of(sample).prompt_values(sample)}
 
 
 CONTENT_KEY_PREFIX = "sha256:"

@@ -8,7 +8,8 @@ from cotpd.teacher.catalogue import load_catalogue
 PAPER_PROMPTS = ["noun", "sentence", "multimodal", "style", "entity_check", "image",
                  "summarize", "entity_list"]
 VALUES = {"text": "RT @nba : Kawhi Leonard wins MVP", "caption": "a man holding a trophy",
-          "knowledge": "Kawhi Leonard is a basketball player.", "entity_type": "person"}
+          "knowledge": "Kawhi Leonard is a basketball player.", "entity_type": "person",
+          "head": "Kawhi Leonard", "tail": "MVP"}
 
 
 def test_every_prompt_renders_in_both_styles() -> None:
