@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,13 @@ class SplitStats:
         return self.__dict__.copy()
 
 
+def length_summary(lengths: Sequence[int]) -> dict[str, float]:
+    """p50, p90, p95, p99 and max of some lengths (sub-words per sample, say)."""
+    values = np.array(lengths) if len(lengths) else np.zeros(1)
+    return {**{f"p{q}": float(np.percentile(values, q)) for q in PERCENTILES},
+            "max": float(values.max())}
+
+
 def split_stats(result: ReadResult) -> SplitStats:
     """Counts for one split. For MNER `label_counts` are entities per type; for MRE,
     instances per relation and `sentences` counts instances, as MNRE papers do."""
@@ -48,8 +56,10 @@ def split_stats(result: ReadResult) -> SplitStats:
     )
 
 
-def format_stats(name: str, task: str, stats: dict[str, SplitStats]) -> str:
-    """A readable table: one column per split."""
+def format_stats(name: str, task: str, stats: dict[str, SplitStats],
+                 subwords: dict[str, dict[str, float]] | None = None) -> str:
+    """A readable table: one column per split; `subwords` (split -> length_summary of
+    sub-word lengths) adds its rows."""
     splits = list(stats)
     spec = get_task(task)
     unit = spec.count_unit
@@ -62,6 +72,8 @@ def format_stats(name: str, task: str, stats: dict[str, SplitStats]) -> str:
         rows.append((f"length p{q}", [f"{stats[s].length_percentiles[f'p{q}']:g}"
                                       for s in splits]))
     rows.append(("length max", [str(stats[s].max_length) for s in splits]))
+    for key in (*(f"p{q}" for q in PERCENTILES), "max") if subwords else ():
+        rows.append((f"sub-words {key}", [f"{subwords[s][key]:g}" for s in splits]))
     labels = sorted({label for s in splits for label in stats[s].label_counts})
     kind = spec.label_row
     for label in labels:

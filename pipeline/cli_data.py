@@ -19,7 +19,7 @@ from cotpd.corpus.registry import (
     read_split,
     read_split_file,
 )
-from cotpd.corpus.stats import SplitStats, format_stats, split_stats
+from cotpd.corpus.stats import SplitStats, format_stats, length_summary, split_stats
 from cotpd.corpus.tasks import get_task
 from cotpd.pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
 from cotpd.pipeline.rundir import write_provenance
@@ -39,8 +39,14 @@ def data() -> None:
                    "label set.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 @click.option("--strict", is_flag=True, help="Exit 3 when label problems were found.")
+@click.option("--encoder", help="Also count sub-words per sample with this student encoder's "
+                                "tokenizer (a folder or embedded:minilm): its text view, "
+                                "special tokens and MRE markers included; p99 is a "
+                                "student.views.max_length that cuts 1% of the texts.")
+@click.option("--trust-remote-code", is_flag=True,
+              help="Run Python code the --encoder folder ships (its auto_map).")
 def stats_command(target: str, data_root: Path | None, dataset_name: str | None, as_json: bool,
-                  strict: bool) -> None:
+                  strict: bool, encoder: str | None, trust_remote_code: bool) -> None:
     """Sentences, tokens, entities per type (or relations), lengths and label problems.
 
     TARGET is a registered dataset name, a dataset folder or a single split file.
@@ -49,12 +55,15 @@ def stats_command(target: str, data_root: Path | None, dataset_name: str | None,
     spec, results = _read_target(target, dataset_name, data_root)
     stats = {split: split_stats(result) for split, result in results.items()}
     problems = [str(p) for result in results.values() for p in result.problems]
+    subwords = _subword_lengths(results, encoder, trust_remote_code) if encoder else None
     if as_json:
-        payload = {"dataset": spec.name, "task": spec.task,
-                   "splits": {s: st.to_dict() for s, st in stats.items()}, "problems": problems}
+        splits = {s: {**st.to_dict(), **({"subword_lengths": subwords[s]} if subwords else {})}
+                  for s, st in stats.items()}
+        payload = {"dataset": spec.name, "task": spec.task, "splits": splits,
+                   "problems": problems}
         click.echo(json.dumps(payload, indent=2, ensure_ascii=False))
     else:
-        _print_stats(spec, stats, problems)
+        _print_stats(spec, stats, problems, subwords)
     if strict and problems:
         raise SystemExit(3)
 
@@ -77,8 +86,17 @@ def _read_target(target: str, dataset_name: str | None,
     return spec, {s: read_split(spec, s, data_root) for s in SPLITS}
 
 
-def _print_stats(spec: DatasetSpec, stats: dict[str, SplitStats], problems: list[str]) -> None:
-    click.echo(format_stats(spec.name, spec.task, stats))
+def _subword_lengths(results: dict[str, ReadResult], encoder: str, trust_remote_code: bool
+                     ) -> dict[str, dict[str, float]]:
+    from cotpd.student.lengths import subword_lengths  # torch and transformers: only here
+
+    return {split: length_summary(subword_lengths(result.samples, encoder, trust_remote_code))
+            for split, result in results.items()}
+
+
+def _print_stats(spec: DatasetSpec, stats: dict[str, SplitStats], problems: list[str],
+                 subwords: dict[str, dict[str, float]] | None = None) -> None:
+    click.echo(format_stats(spec.name, spec.task, stats, subwords))
     noun = get_task(spec.task).label_set_noun
     if spec.labels is not None and noun is not None:
         click.echo(f"label set: {len(spec.labels)} {noun}")

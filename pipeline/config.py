@@ -67,6 +67,21 @@ class RunConfig(StrictModel):
             raise ValueError("\n  ".join(problems))
         return self
 
+    @model_validator(mode="after")
+    def _student_settings_fit_the_task(self) -> RunConfig:
+        # Only student.mre can miss its task; the student's task parts (and torch) are
+        # imported only when it is set.
+        if self.student is None or self.student.mre.is_default:
+            return self
+        from cotpd.corpus.registry import get_dataset
+        from cotpd.student.tasks import student_task
+
+        problems = student_task(get_dataset(self.data.dataset).task).config_problems(
+            self.student)
+        if problems:
+            raise ValueError("\n  ".join(problems))
+        return self
+
     @property
     def unset_variables(self) -> dict[str, str]:
         return dict(self._unset)

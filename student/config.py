@@ -147,6 +147,39 @@ class TrainConfig(StrictModel):
         return self
 
 
+MarkerStyle = Literal["start_end", "start"]
+
+
+class MreConfig(StrictModel):
+    """Relation (MRE) students only: the entity markers, what the head pools, and the weights
+    of the relation classes in the cross-entropy. MNER students refuse values other than
+    these defaults."""
+
+    markers: MarkerStyle = Field(
+        "start_end",
+        description="Markers put in the text: start_end, <h> head </h> ... <t> tail </t>; "
+                    "start, only <h> and <t> before the head and the tail. The head reads the "
+                    "<h> and <t> states either way.")
+    pooling: Literal["markers", "cls_markers"] = Field(
+        "markers",
+        description="What the relation head classifies: markers, the <h> and <t> states "
+                    "concatenated; cls_markers, [CLS], <h> and <t> concatenated.")
+    class_weights: Literal["uniform", "inverse_frequency"] = Field(
+        "uniform",
+        description="Weights of the relations in the gold cross-entropy: uniform, all 1; "
+                    "inverse_frequency, N / (C * n_c) from the training labels (relations "
+                    "absent from training: 1). The KL terms are not weighted.")
+    none_weight: float = Field(
+        1.0, gt=0.0,
+        description="Multiplies the weight of the no-relation class (none_label) on top of "
+                    "class_weights; below 1 lowers the dominant class's share of the loss.")
+    none_label: str = Field("None", description="The relation that means no relation.")
+
+    @property
+    def is_default(self) -> bool:
+        return self == MreConfig()
+
+
 class ContextFiles(StrictModel):
     """Captions and knowledge made elsewhere, read before any teacher has run."""
 
@@ -179,6 +212,8 @@ class StudentConfig(StrictModel):
     train: TrainConfig = Field(TrainConfig(), description="Optimisation and training loop.")
     context: ContextFiles = Field(ContextFiles(),
                                   description="Captions and knowledge made elsewhere.")
+    mre: MreConfig = Field(MreConfig(), description="Relation (MRE) students only: markers, "
+                                                    "pooling, class weights.")
     trust_remote_code: bool = Field(
         False, description="Run Python code the encoder folder ships (its auto_map).")
 

@@ -116,7 +116,7 @@ def _compare(loaded: LoadedStudent, plain: PreTrainedModel) -> tuple[float, bool
     """Largest word-score difference on the probes, and whether the sub-words agree."""
     samples = [MnerSample(id=str(i), tokens=words, labels=["O"] * len(words), image_id=None)
                for i, words in enumerate(PROBES)]
-    builder = ViewBuilder(loaded.tokenizer, loaded.config.views)
+    builder = ViewBuilder.for_student(loaded.tokenizer, loaded.config)
     dataset = EncodedDataset(samples, ["text"], builder, label_to_id=None)
     batch = ViewCollator(loaded.tokenizer.pad_token_id)([dataset[i] for i in range(len(dataset))])
     student = loaded.model.logits(batch, "text")

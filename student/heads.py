@@ -21,12 +21,24 @@ class TokenHead(nn.Module):
 
 
 class RelationHead(nn.Module):
-    """A classifier over the states of the <h> and <t> markers, concatenated."""
+    """A classifier over pooled marker states. The task gathers [CLS], <h> and <t> (B, 3, H);
+    `markers` pooling concatenates <h> and <t>, `cls_markers` all three. `class_weights` (C,)
+    weight the gold cross-entropy; they come from the training labels, so they are not saved
+    with the weights (prediction does not read them)."""
 
-    def __init__(self, hidden: int, num_labels: int, dropout: float) -> None:
+    def __init__(self, hidden: int, num_labels: int, dropout: float,
+                 pooling: str = "markers", class_weights: torch.Tensor | None = None) -> None:
         super().__init__()
+        self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
-        self.classifier = nn.Linear(2 * hidden, num_labels)
+        parts = 3 if pooling == "cls_markers" else 2
+        self.classifier = nn.Linear(parts * hidden, num_labels)
+        self.register_buffer("class_weights", class_weights, persistent=False)
 
-    def forward(self, marker_states: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.dropout(marker_states.flatten(1)))
+    def pool(self, states: torch.Tensor) -> torch.Tensor:
+        """(B, 3, H) [CLS], <h>, <t> states -> (B, parts * H)."""
+        chosen = states if self.pooling == "cls_markers" else states[:, 1:]
+        return chosen.flatten(1)
+
+    def forward(self, states: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.dropout(self.pool(states)))

@@ -29,13 +29,16 @@ def _select(x: Tensor, mask: Tensor | None, num_classes: int) -> Tensor:
     return x[mask.bool()]
 
 
-def _ce_mean(logits: Tensor, labels: Tensor) -> Tensor:
-    """Mean cross-entropy over rows whose label is not IGNORE_INDEX; 0 (with grad) if none."""
+def _ce_mean(logits: Tensor, labels: Tensor, weight: Tensor | None = None) -> Tensor:
+    """Mean cross-entropy over rows whose label is not IGNORE_INDEX; 0 (with grad) if none.
+    With class `weight` (C,), the weighted mean: sum w[y] * ce / sum w[y]."""
     keep = labels != IGNORE_INDEX
     logits, labels = logits[keep], labels[keep]
     if labels.numel() == 0:
         return logits.sum() * 0.0  # empty sum: an exact 0 that still has a grad path
-    return F.cross_entropy(logits, labels)
+    if weight is not None:
+        weight = weight.to(device=logits.device, dtype=logits.dtype)
+    return F.cross_entropy(logits, labels, weight=weight)
 
 
 def masked_nll(logits: Tensor, labels: Tensor, mask: Tensor | None) -> Tensor:
@@ -47,11 +50,12 @@ def masked_nll(logits: Tensor, labels: Tensor, mask: Tensor | None) -> Tensor:
     return _ce_mean(_select(logits, mask, c), sel_labels)
 
 
-def sequence_nll(logits: Tensor, labels: Tensor) -> Tensor:
-    """Mean cross-entropy for sentence-level tasks (MRE); labels -100 are ignored."""
+def sequence_nll(logits: Tensor, labels: Tensor, weight: Tensor | None = None) -> Tensor:
+    """Mean cross-entropy for sentence-level tasks (MRE); labels -100 are ignored; `weight`
+    (C,) weights the classes (the weighted mean over the batch)."""
     if logits.dim() != 2 or labels.shape != logits.shape[:1]:
         raise ValueError(f"want logits (B,C), labels (B,); got {logits.shape}, {labels.shape}")
-    return _ce_mean(logits, labels)
+    return _ce_mean(logits, labels, weight)
 
 
 def _kl_rows(teacher_logp: Tensor, student_logp: Tensor) -> Tensor:
@@ -139,18 +143,20 @@ def distillation_loss(
     temperature: float = 1.0,
     detach_teacher: bool = False,
     prompt_nll_weight: float = 0.0,
+    class_weights: Tensor | None = None,
 ) -> DistillLossParts:
     """NLL(gold | knowledge view) + alpha * KL(knowledge || other) + w * NLL(gold | other).
 
     (B,W,C) logits with a (B,W) mask for MNER, or (B,C) with mask None for MRE. The teacher
     is not detached by default: both views share one encoder and the KL trains both.
+    `class_weights` (C,) weight the two sequence NLLs (MRE), never the KL.
     """
     if knowledge_logits.dim() == 3:
         nll = masked_nll(knowledge_logits, labels, mask)
         prompt_nll = masked_nll(other_logits, labels, mask)
     elif knowledge_logits.dim() == 2:
-        nll = sequence_nll(knowledge_logits, labels)
-        prompt_nll = sequence_nll(other_logits, labels)
+        nll = sequence_nll(knowledge_logits, labels, class_weights)
+        prompt_nll = sequence_nll(other_logits, labels, class_weights)
     else:
         raise ValueError(f"want (B,W,C) or (B,C) logits, got {tuple(knowledge_logits.shape)}")
     kl = kl_from_logits(knowledge_logits, other_logits, mask, temperature, detach_teacher)

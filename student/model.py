@@ -22,7 +22,7 @@ from transformers import PreTrainedModel
 
 class StudentModel(nn.Module):
     def __init__(self, encoder: PreTrainedModel, config: StudentConfig, task: Task,
-                 num_labels: int) -> None:
+                 num_labels: int, class_weights: list[float] | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         # The HF Trainer and its DeepSpeed integration read sizes from `model.config`.
@@ -37,7 +37,9 @@ class StudentModel(nn.Module):
                                    len(layers) if layers is not None else 0)
         if isinstance(self.prompt, PrefixPrompt):
             self.prompt.attach(layers)
-        self.head: nn.Module = self.parts.make_head(hidden, num_labels, config, dropout)
+        weights = torch.tensor(class_weights) if class_weights is not None else None
+        self.head: nn.Module = self.parts.make_head(hidden, num_labels, config, dropout,
+                                                    weights)
 
     # -- encoding ---------------------------------------------------------------------------
     def _encode(self, batch: dict[str, torch.Tensor], view: View) -> tuple[torch.Tensor, int]:
@@ -73,8 +75,8 @@ class StudentModel(nn.Module):
         return states, offset
 
     def word_states(self, batch: dict[str, torch.Tensor], view: View) -> torch.Tensor:
-        """Last hidden states at each word's first sub-word (B, W, H) for MNER, at the two
-        opening markers (B, 2, H) for MRE."""
+        """Last hidden states at each word's first sub-word (B, W, H) for MNER, at [CLS] and
+        the two opening markers (B, 3, H) for MRE."""
         states, offset = self._encode(batch, view)
         source = "text" if view == "prompt" else view
         index = self.parts.positions(batch, source, offset)

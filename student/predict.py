@@ -48,7 +48,7 @@ class StudentPredictor:
         self.loaded = loaded
         self.task = student_task(loaded.task)
         self.view = loaded.config.resolved_infer_view
-        self.builder = ViewBuilder(loaded.tokenizer, loaded.config.views)
+        self.builder = ViewBuilder.for_student(loaded.tokenizer, loaded.config)
         self.collator = ViewCollator(loaded.tokenizer.pad_token_id)
         self.batch_size = batch_size
         self.device = next(loaded.model.parameters()).device

@@ -3,22 +3,25 @@ label encoding, the loss, decoding and how predictions are read back. Registered
 corpus task names (corpus/tasks.py); `student_task(name)` finds them.
 
 MNER labels every word (a token head, with a CRF if configured); MRE labels an instance from
-the states of the markers wrapped around its head and tail.
+the states of the markers put before (and by default after) its head and tail, with [CLS]
+too if `student.mre.pooling` asks for it.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
 import numpy as np
 import torch
+from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.records import MnerSample, MreSample, Sample
 from cotpd.corpus.tasks import lookup
 from cotpd.eval.metrics import PRF, mner_scores, mre_scores
 from cotpd.student import losses
-from cotpd.student.config import StudentConfig
+from cotpd.student.config import MarkerStyle, StudentConfig
 from cotpd.student.heads import RelationHead, TokenHead
 from torch import nn
 from transformers import PreTrainedModel, PreTrainedTokenizerBase
@@ -42,15 +45,31 @@ class StudentTask:
     export_blocker: str | None
 
     def make_head(self, hidden: int, num_labels: int, config: StudentConfig,
-                  dropout: float) -> nn.Module:
+                  dropout: float, class_weights: torch.Tensor | None = None) -> nn.Module:
         raise NotImplementedError
+
+    def config_problems(self, config: StudentConfig) -> list[str]:
+        """Student settings this task cannot use, one line each; [] when all fit."""
+        return []
+
+    def class_weights(self, config: StudentConfig, train: Sequence[Any],
+                      labels: Sequence[str]) -> list[float] | None:
+        """Weights of the label classes in the gold loss, from the training samples; None:
+        unweighted."""
+        return None
+
+    def prepare_tokenizer(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        """Tokens the task adds to the tokenizer (MRE's markers)."""
 
     def prepare_encoder(self, tokenizer: PreTrainedTokenizerBase,
                         encoder: PreTrainedModel) -> None:
         """Changes the task needs in the tokenizer and embeddings before training."""
+        self.prepare_tokenizer(tokenizer)
 
-    def words(self, sample: Any) -> tuple[list[str], list[bool]]:
-        """The words to encode and which of them are the sample's words (not markers)."""
+    def words(self, sample: Any, markers: MarkerStyle = "start_end"
+              ) -> tuple[list[str], list[bool]]:
+        """The words to encode and which of them are the sample's words (not markers);
+        `markers` is which markers a task that marks mentions puts in."""
         raise NotImplementedError
 
     def positions(self, batch: Batch, source: str, offset: int) -> torch.Tensor:
@@ -104,10 +123,19 @@ class MnerStudent(StudentTask):
     export_blocker = None
 
     def make_head(self, hidden: int, num_labels: int, config: StudentConfig,
-                  dropout: float) -> nn.Module:
+                  dropout: float, class_weights: torch.Tensor | None = None) -> nn.Module:
         return TokenHead(hidden, num_labels, config.head == "crf", dropout)
 
-    def words(self, sample: MnerSample) -> tuple[list[str], list[bool]]:
+    def config_problems(self, config: StudentConfig) -> list[str]:
+        if config.mre.is_default:
+            return []
+        changed = ", ".join(f"{key}={value!r}" for key, value in
+                            config.mre.model_dump(exclude_defaults=True).items())
+        return [f"student.mre ({changed}) is for relation (MRE) students; this is an MNER "
+                f"dataset, whose student reads no markers: remove student.mre"]
+
+    def words(self, sample: MnerSample, markers: MarkerStyle = "start_end"
+              ) -> tuple[list[str], list[bool]]:
         return list(sample.tokens), [True] * len(sample.tokens)
 
     def positions(self, batch: Batch, source: str, offset: int) -> torch.Tensor:
@@ -198,20 +226,49 @@ class MreStudent(StudentTask):
                       "states, which no standard transformers pipeline does")
 
     def make_head(self, hidden: int, num_labels: int, config: StudentConfig,
-                  dropout: float) -> nn.Module:
-        return RelationHead(hidden, num_labels, dropout)
+                  dropout: float, class_weights: torch.Tensor | None = None) -> nn.Module:
+        return RelationHead(hidden, num_labels, dropout, config.mre.pooling, class_weights)
+
+    def class_weights(self, config: StudentConfig, train: Sequence[MreSample],
+                      labels: Sequence[str]) -> list[float] | None:
+        """Inverse-frequency weights N / (C * n_c) over the relations seen in training (1 for
+        the others), or all 1; the none relation's times none_weight. None when all are 1."""
+        mre = config.mre
+        if mre.class_weights == "uniform" and mre.none_weight == 1.0:
+            return None
+        weights = [1.0] * len(labels)
+        if mre.class_weights == "inverse_frequency":
+            counts = Counter(s.relation for s in train if s.relation in labels)
+            seen = [label for label in labels if counts[label]]
+            total = sum(counts.values())
+            for index, label in enumerate(labels):
+                if counts[label]:
+                    weights[index] = total / (len(seen) * counts[label])
+        if mre.none_weight != 1.0:
+            if mre.none_label not in labels:
+                raise CotpdError(f"student.mre.none_weight: the relations have no "
+                                 f"{mre.none_label!r} (student.mre.none_label); they are "
+                                 f"{', '.join(labels)}")
+            weights[list(labels).index(mre.none_label)] *= mre.none_weight
+        return weights
+
+    def prepare_tokenizer(self, tokenizer: PreTrainedTokenizerBase) -> None:
+        tokenizer.add_special_tokens({"additional_special_tokens": list(MARKERS)})
 
     def prepare_encoder(self, tokenizer: PreTrainedTokenizerBase,
                         encoder: PreTrainedModel) -> None:
-        tokenizer.add_special_tokens({"additional_special_tokens": list(MARKERS)})
+        self.prepare_tokenizer(tokenizer)
         encoder.resize_token_embeddings(len(tokenizer))
 
-    def words(self, sample: MreSample) -> tuple[list[str], list[bool]]:
-        """The words with <h> ... </h> and <t> ... </t> around the head and tail."""
+    def words(self, sample: MreSample, markers: MarkerStyle = "start_end"
+              ) -> tuple[list[str], list[bool]]:
+        """The words with <h> ... </h> and <t> ... </t> around the head and tail (`start`:
+        only <h> and <t> before them)."""
         inserts: dict[int, list[str]] = {}
         for mention, (open_, close) in ((sample.head, MARKERS[:2]), (sample.tail, MARKERS[2:])):
             inserts.setdefault(mention.start, []).append(open_)
-            inserts.setdefault(mention.end, []).insert(0, close)
+            if markers == "start_end":
+                inserts.setdefault(mention.end, []).insert(0, close)
         words: list[str] = []
         flags: list[bool] = []
         for index in range(len(sample.tokens) + 1):
@@ -224,7 +281,10 @@ class MreStudent(StudentTask):
         return words, flags
 
     def positions(self, batch: Batch, source: str, offset: int) -> torch.Tensor:
-        return batch[f"{source}_markers"] + offset
+        """[CLS] (position 0 in every view) and the <h> and <t> markers: (B, 3); the head
+        pools what `student.mre.pooling` asks for."""
+        markers = batch[f"{source}_markers"] + offset
+        return torch.cat([torch.zeros_like(markers[:, :1]), markers], dim=1)
 
     def label_ids(self, sample: MreSample, label_to_id: dict[str, int]) -> int:
         return label_to_id[sample.relation]
@@ -234,8 +294,9 @@ class MreStudent(StudentTask):
              other_states: torch.Tensor | None, batch: Batch) -> dict[str, torch.Tensor]:
         distill = config.distill
         labels = batch["labels"]
+        weights = getattr(head, "class_weights", None)
         if other is None:
-            nll = losses.sequence_nll(main, labels)
+            nll = losses.sequence_nll(main, labels, weights)
             if "teacher_logprobs" not in batch:
                 return {"loss": nll, "nll": nll}
             kl = losses.kl_from_logits(batch["teacher_logprobs"].to(main.dtype), main,
@@ -243,7 +304,8 @@ class MreStudent(StudentTask):
             return {"loss": nll + distill.alpha * kl, "nll": nll, "kl": kl}
         parts = losses.distillation_loss(
             main, other, labels, None, alpha=distill.alpha, temperature=distill.temperature,
-            detach_teacher=distill.detach_knowledge, prompt_nll_weight=distill.prompt_nll_weight)
+            detach_teacher=distill.detach_knowledge, prompt_nll_weight=distill.prompt_nll_weight,
+            class_weights=weights)
         return {"loss": parts.total, "nll": parts.nll, "kl": parts.kl,
                 "prompt_nll": parts.prompt_nll}
 

@@ -88,7 +88,7 @@ def score(loaded: LoadedStudent, samples: Sequence[Sample],
     """Per-word log-probabilities of the teacher's knowledge view (CRF: log marginals) for
     MNER, (words, C); the relation's log-probabilities for MRE, (1, C)."""
     model = loaded.model.eval()
-    builder = ViewBuilder(loaded.tokenizer, loaded.config.views)
+    builder = ViewBuilder.for_student(loaded.tokenizer, loaded.config)
     dataset = EncodedDataset(samples, ["knowledge"], builder, label_to_id=None)
     collator = ViewCollator(loaded.tokenizer.pad_token_id)
     lengths = dataset.lengths()

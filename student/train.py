@@ -130,12 +130,16 @@ def fit(config: StudentConfig, task: str, train: list[Sample], dev: list[Sample]
     set_seed(seed)
     tokenizer, encoder = load_encoder(config, task)
     label_to_id = {label: index for index, label in enumerate(labels)}
-    builder = ViewBuilder(tokenizer, config.views)
+    builder = ViewBuilder.for_student(tokenizer, config)
     train_views = [config.train_view] + ([config.distill_view] if config.distill_view else [])
     train_set = EncodedDataset(train, train_views, builder, label_to_id, teacher_logprobs,
                                unlabelled, subword_labels=config.resolved_subword_labels)
     dev_set = EncodedDataset(dev, [config.resolved_infer_view], builder, label_to_id)
-    model = StudentModel(encoder, config, task, len(labels))
+    weights = student_task(task).class_weights(config, train, labels)
+    if weights is not None:
+        logger.info("relation weights in the gold loss: %s", ", ".join(
+            f"{label} {weight:.3g}" for label, weight in zip(labels, weights, strict=True)))
+    model = StudentModel(encoder, config, task, len(labels), weights)
     args = training_arguments(config, checkpoints, seed)
     callbacks = ([EarlyStoppingCallback(config.train.early_stopping_patience)]
                  if config.train.early_stopping_patience else [])

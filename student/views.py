@@ -6,8 +6,8 @@ knowledge view  [CLS] x [SEP] caption [SEP] knowledge [SEP]   (order configurabl
 prompt view     the text view; the model inserts the prompt p after [CLS]
 
 Truncation drops knowledge first, then the caption, never the text (unless the text alone is
-longer than the budget, which is counted separately). For MRE the head and tail are wrapped
-in marker tokens, whose positions the relation head reads.
+longer than the budget, which is counted separately). For MRE the head and tail are marked
+with marker tokens (`student.mre.markers`), whose positions the relation head reads.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from cotpd.corpus.records import Sample
-from cotpd.student.config import View, ViewConfig
+from cotpd.student.config import MarkerStyle, StudentConfig, View, ViewConfig
 from cotpd.student.tasks import MARKERS, student_task_of
 from transformers import PreTrainedTokenizerBase
 
@@ -38,6 +38,13 @@ class ViewBuilder:
     tokenizer: PreTrainedTokenizerBase
     config: ViewConfig
     counts: Counter[str] = field(default_factory=Counter)
+    markers: MarkerStyle = "start_end"  # which MRE markers go in (student.mre.markers)
+
+    @classmethod
+    def for_student(cls, tokenizer: PreTrainedTokenizerBase, config: StudentConfig
+                    ) -> ViewBuilder:
+        """The builder of a student's views: its view settings and its MRE markers."""
+        return cls(tokenizer, config.views, markers=config.mre.markers)
 
     def __post_init__(self) -> None:
         self.cls_id = self.tokenizer.cls_token_id
@@ -54,7 +61,7 @@ class ViewBuilder:
     def encode_all(self, samples: list[Sample], view: View) -> list[EncodedView]:
         """Encode many samples; words and context texts go through the tokenizer in one call
         each, which is what makes batched prediction fast."""
-        marked = [student_task_of(sample).words(sample) for sample in samples]
+        marked = [student_task_of(sample).words(sample, self.markers) for sample in samples]
         flat = [word for words, _ in marked for word in words]
         flat_pieces = self.tokenizer(flat, add_special_tokens=False)["input_ids"] if flat else []
         contexts = self._context_pieces(samples, view)
