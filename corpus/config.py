@@ -23,6 +23,15 @@ class DataConfig(StrictModel):
     label_map: dict[str, str] = Field(
         {}, description="Entity-type renames applied to every split, e.g. {OTHER: MISC} so "
                         "that Twitter-2015 and Twitter-2017 share one label set.")
+    dev_from_train_fraction: float | None = Field(
+        None, description="Hold out this fraction (0 < f < 1) of the training split as the "
+                          "run's dev split, drawn by dev_from_train_seed whole sentences at "
+                          "a time (an MNRE tweet's instances stay together); the dataset's "
+                          "own dev split is then evaluated as `official_dev`. None: the "
+                          "dataset's dev split selects.")
+    dev_from_train_seed: int = Field(
+        0, description="Seed of the held-out dev draw (apart from run.seed, so training "
+                       "seeds share it).")
     labelled_fraction: float | None = Field(
         None, description="Keep this fraction (0 < f <= 1) of the training split labelled, "
                           "drawn by labelled_seed (a smaller fraction with the same seed is "
@@ -43,6 +52,9 @@ class DataConfig(StrictModel):
 
     @model_validator(mode="after")
     def _one_subset_size(self) -> DataConfig:
+        if self.dev_from_train_fraction is not None and not 0 < self.dev_from_train_fraction < 1:
+            raise ValueError(f"data.dev_from_train_fraction = {self.dev_from_train_fraction}; "
+                             "expected a fraction in (0, 1)")
         if self.labelled_fraction is not None and self.labelled_count is not None:
             raise ValueError("give data.labelled_fraction or data.labelled_count, not both")
         if self.labelled_fraction is not None and not 0 < self.labelled_fraction <= 1:

@@ -16,12 +16,20 @@ from cotpd.corpus.fingerprint import sha256_file
 from cotpd.corpus.registry import SPLITS, get_dataset, read_split_file, split_path
 from cotpd.corpus.run_files import RunFiles
 from cotpd.corpus.stats import split_stats
-from cotpd.corpus.subsets import drop_labels, labelled_count, split_labelled, transfer_set
+from cotpd.corpus.subsets import (
+    drop_labels,
+    hold_out_dev,
+    labelled_count,
+    split_labelled,
+    transfer_set,
+)
 from cotpd.corpus.tasks import get_task
 from cotpd.corpus.unlabelled import read_unlabelled
 
 REPORT_NAME = "report.json"
 REQUIRED_SPLITS = ("train", "dev")
+# The dataset's dev split, when data.dev_from_train_fraction holds out part of train as dev.
+OFFICIAL_DEV = "official_dev"
 
 
 @dataclass
@@ -71,12 +79,14 @@ def prepare_dataset(config: DataConfig, run_dir: Path) -> PrepareResult:
         renamed += rename_entity_types(result.samples, config.label_map)
         read[split] = result
         report["problems"].extend(str(p) for p in result.problems)
+    _hold_out_dev(config, read, report)
     rest = _take_labelled(config, read, report)
     for split, result in read.items():
         write_samples_jsonl(data_dir / f"{split}.jsonl", result.samples)
         report["splits"][split] = split_stats(result).to_dict()
     if config.has_unlabelled:
-        held_out = read["dev"].samples + (read["test"].samples if "test" in read else [])
+        held_out = [s for split in ("dev", OFFICIAL_DEV, "test") if split in read
+                    for s in read[split].samples]
         candidates = [drop_labels(s) for s in rest] + read_unlabelled(config.unlabelled)
         kept = transfer_set(candidates, read["train"].samples, held_out)
         write_samples_jsonl(data_dir / "unlabelled.jsonl", kept.samples)
@@ -94,6 +104,9 @@ def prepare_dataset(config: DataConfig, run_dir: Path) -> PrepareResult:
 def _subset_fingerprints(config: DataConfig) -> dict[str, str]:
     """The keys that change which samples are labelled or unlabelled."""
     out: dict[str, str] = {}
+    if config.dev_from_train_fraction is not None:
+        out["dev_from_train"] = json.dumps({"fraction": config.dev_from_train_fraction,
+                                            "seed": config.dev_from_train_seed})
     if config.labelled_fraction is not None or config.labelled_count is not None:
         out["labelled"] = json.dumps({"fraction": config.labelled_fraction,
                                       "count": config.labelled_count,
@@ -105,6 +118,23 @@ def _subset_fingerprints(config: DataConfig) -> dict[str, str]:
                              "or JSONL file of unlabelled sentences")
         out[f"unlabelled:{path}"] = sha256_file(Path(path))
     return out
+
+
+def _hold_out_dev(config: DataConfig, read: dict, report: dict) -> None:
+    """With data.dev_from_train_fraction: part of train becomes dev (selection), and the
+    dataset's dev split is kept as `official_dev`, evaluated like test."""
+    if config.dev_from_train_fraction is None:
+        return
+    train, official = read["train"], read["dev"]
+    kept, held = hold_out_dev(train.samples, config.dev_from_train_fraction,
+                              config.dev_from_train_seed)
+    read[OFFICIAL_DEV] = official
+    read["dev"] = ReadResult(path=f"{train.path} (held out)", sha256=train.sha256,
+                             samples=held)
+    train.samples[:] = kept
+    report["dev_from_train"] = {"of": len(kept) + len(held), "held_out": len(held),
+                                "fraction": config.dev_from_train_fraction,
+                                "seed": config.dev_from_train_seed}
 
 
 def _take_labelled(config: DataConfig, read: dict, report: dict) -> list:

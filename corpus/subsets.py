@@ -49,6 +49,30 @@ def drop_labels(sample: Sample) -> Sample:
     return strip(sample)
 
 
+def hold_out_dev(samples: Sequence[Sample], fraction: float, seed: int
+                 ) -> tuple[list[Sample], list[Sample]]:
+    """(train, dev): about `fraction` of the samples as a dev split, whole sentences at a
+    time in an order seeded with `seed` (the instances of one MNRE tweet never straddle the
+    two), both parts in the original order; at least one sentence on each side."""
+    keys = list(dict.fromkeys(sentence_key(s.tokens) for s in samples))
+    random.Random(seed).shuffle(keys)
+    target = fraction * len(samples)
+    sizes: dict[str, int] = {}
+    for sample in samples:
+        key = sentence_key(sample.tokens)
+        sizes[key] = sizes.get(key, 0) + 1
+    chosen: set[str] = set()
+    taken = 0
+    for key in keys[:-1]:  # the last sentence stays in train
+        if taken >= target:
+            break
+        chosen.add(key)
+        taken += sizes[key]
+    dev = [s for s in samples if sentence_key(s.tokens) in chosen]
+    train = [s for s in samples if sentence_key(s.tokens) not in chosen]
+    return train, dev
+
+
 @dataclass
 class TransferSet:
     """The unlabelled sentences kept, and how many of each kind were dropped."""

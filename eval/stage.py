@@ -21,7 +21,7 @@ from cotpd.corpus.config import DataConfig
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
 from cotpd.corpus.fingerprint import sha256_file
-from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.prepare import OFFICIAL_DEV, prepare_dataset
 from cotpd.corpus.records import Sample
 from cotpd.corpus.registry import get_dataset
 from cotpd.corpus.run_files import RunFiles, attach_run_context
@@ -33,6 +33,9 @@ from cotpd.eval.report import knowledge_statistics, render_report
 from cotpd.eval.seen_unseen import seen_surfaces, seen_unseen_scores
 from cotpd.eval.stage_costs import read_json, stage_costs
 from cotpd.eval.tasks import eval_task
+
+# Scored splits: dev (selection), the dataset's own dev when dev is held out of train, test.
+EVALUATED_SPLITS = ("dev", OFFICIAL_DEV, "test")
 
 logger = logging.getLogger(__name__)
 
@@ -86,7 +89,7 @@ def run(config: EvaluateConfig, data: DataConfig, run_dir: Path, *,
     task, scoring = get_task(spec.task), eval_task(spec.task)
     prepared = prepare_dataset(data, run_dir)
     splits = {name: read_samples_jsonl(prepared.data_dir / f"{name}.jsonl")
-              for name in ("dev", "test") if name in prepared.report["splits"]}
+              for name in EVALUATED_SPLITS if name in prepared.report["splits"]}
     attach_run_context(splits, run_dir, config.captions, config.knowledge)
     predictor = load_predictor(model_dir)
     files.eval_dir.mkdir(parents=True, exist_ok=True)
@@ -100,7 +103,7 @@ def run(config: EvaluateConfig, data: DataConfig, run_dir: Path, *,
         task.write(written_files[name],
                    [task.with_target(s, p) for s, p in zip(samples, predicted, strict=True)])
         scores[name] = scoring.score_samples(samples, predicted).to_dict()
-    headline_split = "test" if "test" in splits else "dev"
+    headline_split = next(s for s in ("test", OFFICIAL_DEV, "dev") if s in splits)
     gold_samples, predicted = splits[headline_split], predictions[headline_split]
     confusion = scoring.confusion_of(gold_samples, predicted)
     worst = scoring.worst_errors(gold_samples, predicted)
