@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from cotpd.corpus.schema import config_to_yaml
+import yaml
+from cotpd.corpus.schema import config_to_yaml, result_settings
 from pydantic import BaseModel
 
 
@@ -14,8 +15,18 @@ def sha256_bytes(data: bytes) -> str:
 
 
 def config_fingerprint(config: BaseModel) -> str:
-    """The sha256 of a config written as YAML: a finished run is recognised by it."""
-    return sha256_bytes(config_to_yaml(config).encode())
+    """The sha256 of a config's result settings written as YAML: a finished run is
+    recognised by it. Operational fields (server URLs, concurrency, timeouts, where the run
+    is written; `schema.operational`) are left out: changing one keeps finished runs
+    finished."""
+    return sha256_bytes(yaml.safe_dump(result_settings(config), sort_keys=False).encode())
+
+
+def fingerprint_matches(recorded: str | None, config: BaseModel) -> bool:
+    """Whether `recorded` is `config`'s fingerprint. Runs recorded before operational fields
+    were left out hashed the whole config: that still matches when nothing changed."""
+    return recorded is not None and recorded in (
+        config_fingerprint(config), sha256_bytes(config_to_yaml(config).encode()))
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import yaml
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.fields import FieldInfo
 
 
 class StrictModel(BaseModel):
@@ -14,6 +17,39 @@ class StrictModel(BaseModel):
 
 class ModelPathMarker:
     """Marks a config field as a local model path, so `cotpd doctor` checks it exists."""
+
+
+def operational(default: Any, *, description: str, **constraints: Any) -> Any:
+    """A field that says where or how fast work is done (a server URL, a concurrency, a
+    timeout), never what comes out: config fingerprints leave it out, so changing it keeps
+    finished work finished."""
+    return Field(default, description=description, json_schema_extra={"operational": True},
+                 **constraints)
+
+
+def is_operational(field: FieldInfo) -> bool:
+    extra = field.json_schema_extra
+    return isinstance(extra, dict) and extra.get("operational") is True
+
+
+def result_settings(config: BaseModel) -> dict[str, Any]:
+    """`config` as JSON data without its operational fields: every setting that can change
+    a result (extra keys a section allows are kept)."""
+    return _without_operational(config, config.model_dump(mode="json"))
+
+
+def _without_operational(config: BaseModel, data: dict[str, Any]) -> dict[str, Any]:
+    fields = type(config).model_fields
+    kept: dict[str, Any] = {}
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is not None and is_operational(field):
+            continue
+        inner = getattr(config, key, None)
+        if isinstance(inner, BaseModel) and isinstance(value, dict):
+            value = _without_operational(inner, value)
+        kept[key] = value
+    return kept
 
 
 def model_paths(config: BaseModel, prefix: str = "") -> list[tuple[str, str | None]]:

@@ -19,7 +19,7 @@ from cotpd.augment.config import AugmentConfig
 from cotpd.caption.config import CaptionConfig
 from cotpd.corpus.config import DataConfig
 from cotpd.corpus.errors import CotpdError
-from cotpd.corpus.schema import StrictModel
+from cotpd.corpus.schema import StrictModel, operational
 from cotpd.student.config import StudentConfig
 from cotpd.teacher.config import TeacherConfig
 from cotpd.teacher.prompt_fit import prompt_problems
@@ -33,8 +33,9 @@ class ConfigError(CotpdError):
 class RunSection(StrictModel):
     """Where a run writes and how it is seeded."""
 
-    name: str = Field("run", description="The run's name: its folder under output_dir.")
-    output_dir: Path = Field(Path("runs"), description="Folder holding the runs.")
+    # Where a run is written is not what it computes: a moved run stays finished.
+    name: str = operational("run", description="The run's name: its folder under output_dir.")
+    output_dir: Path = operational(Path("runs"), description="Folder holding the runs.")
     seed: int = Field(42, description="The student's training seed.")
 
     @property

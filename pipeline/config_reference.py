@@ -15,6 +15,7 @@ from typing import Any, Literal
 from cotpd.corpus.data_files import PublishedData
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.registry import DatasetSpec
+from cotpd.corpus.schema import is_operational
 from cotpd.pipeline.config import RunConfig
 from cotpd.pipeline.study import StudySpec
 from pydantic import BaseModel
@@ -33,6 +34,9 @@ ROOTS: tuple[tuple[str, type[BaseModel], str], ...] = (
      "copy of each file holds (`cotpd data verify`)."),
 )
 
+# Said of keys that change where or how fast work is done, never its result.
+OPERATIONAL_NOTE = "Operational: not part of the config fingerprint."
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -43,6 +47,11 @@ class Entry:
     constraints: str
     description: str
     section: type[BaseModel] | None  # the nested model, for a section key
+    operational: bool = False  # left out of the config fingerprint
+
+    @property
+    def meaning(self) -> str:
+        return self.description + (f" {OPERATIONAL_NOTE}" if self.operational else "")
 
 
 def entries(root: str, model: type[BaseModel], prefix: str = "") -> list[Entry]:
@@ -52,7 +61,8 @@ def entries(root: str, model: type[BaseModel], prefix: str = "") -> list[Entry]:
         key = f"{prefix}{name}"
         section = _section(field.annotation)
         found.append(Entry(root, key, type_name(field.annotation), _default(field),
-                           _constraints(field), field.description or "", section))
+                           _constraints(field), field.description or "", section,
+                           is_operational(field)))
         if section is not None:
             found.extend(entries(root, section, f"{key}."))
     return found
@@ -91,7 +101,7 @@ def format_entry(entry: Entry) -> str:
              f"  default: {entry.default}"]
     if entry.constraints:
         lines.append(f"  constraints: {entry.constraints}")
-    lines.append(f"  {entry.description}")
+    lines.append(f"  {entry.meaning}")
     if entry.section is not None:
         if entry.section.__doc__:
             lines.append(f"  {' '.join(entry.section.__doc__.split())}")
@@ -109,7 +119,7 @@ def format_tree() -> str:
             depth = entry.key.count(".")
             name = entry.key.rsplit(".", 1)[-1]
             value = "" if entry.section is not None else f" = {entry.default}"
-            lines.append(f"{'  ' * (depth + 1)}{name}{value}  # {entry.description}")
+            lines.append(f"{'  ' * (depth + 1)}{name}{value}  # {entry.meaning}")
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"
 
@@ -133,7 +143,7 @@ def _table(root: str, model: type[BaseModel], prefix: str) -> list[str]:
         out += [" ".join(model.__doc__.split()), ""]
     out += ["| key | type | default | meaning |", "|---|---|---|---|"]
     for e in rows:
-        meaning = e.description + (f" ({e.constraints})" if e.constraints else "")
+        meaning = e.meaning + (f" ({e.constraints})" if e.constraints else "")
         out.append(f"| `{e.key}` | {_cell(e.type)} | {_cell(e.default, code=True)} | "
                    f"{_cell(meaning)} |")
     out.append("")

@@ -25,7 +25,7 @@ from typing import Any
 import click
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.files import atomic_write_text
-from cotpd.corpus.fingerprint import config_fingerprint, sha256_file
+from cotpd.corpus.fingerprint import config_fingerprint, fingerprint_matches, sha256_file
 from cotpd.corpus.lock import run_dir_lock
 from cotpd.corpus.run_files import RunFiles
 from cotpd.corpus.stage_result import StageResult
@@ -97,7 +97,10 @@ def student_is_current(run_config: RunConfig, run_dir: Path) -> bool:
     recorded = files.train_inputs
     if not (files.student_model / "student.json").is_file() or not recorded.is_file():
         return False
-    return json.loads(recorded.read_text(encoding="utf-8")) == train_inputs(run_config, run_dir)
+    inputs = json.loads(recorded.read_text(encoding="utf-8"))
+    current = train_inputs(run_config, run_dir)
+    return (fingerprint_matches(inputs.pop("config", None), run_config)
+            and inputs == {k: v for k, v in current.items() if k != "config"})
 
 
 # Each stage: its section call (torch loads only in train's and evaluate's) and its summary.

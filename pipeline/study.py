@@ -4,7 +4,8 @@ knowledge quality.
 
 Each cell is an ordinary run directory under `<output_dir>/<name>/runs/`; cells share one
 teacher store, so a teacher answers each prompt once for the whole study. A finished cell
-(its metrics.json written from the same config) is not run again.
+(its metrics.json written from the same config, operational keys such as server URLs
+aside) is not run again.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 import yaml
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.files import atomic_write_text
-from cotpd.corpus.fingerprint import config_fingerprint
+from cotpd.corpus.fingerprint import fingerprint_matches
 from cotpd.corpus.run_files import RunFiles
 from cotpd.corpus.schema import StrictModel
 from cotpd.eval.knowledge_quality import run_knowledge_quality
@@ -200,8 +201,8 @@ def finished_metrics(run_config: RunConfig) -> dict[str, Any] | None:
     if not path.is_file():
         return None
     metrics = json.loads(path.read_text(encoding="utf-8"))
-    digest = config_fingerprint(run_config)
-    return metrics if metrics.get("fingerprints", {}).get("config") == digest else None
+    recorded = metrics.get("fingerprints", {}).get("config")
+    return metrics if fingerprint_matches(recorded, run_config) else None
 
 
 def _add_quality(quality: dict[tuple[str, str], dict[str, Any]], run_config: RunConfig) -> None:

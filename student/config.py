@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from cotpd.corpus.schema import ModelPathMarker, StrictModel
+from cotpd.corpus.schema import ModelPathMarker, StrictModel, operational
 from cotpd.student.training_args import check_extra_keys
 from cotpd.student.variants import VARIANTS, PromptKind, VariantSpec, View
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -117,7 +117,7 @@ class TrainConfig(StrictModel):
                                            "-1: train every epoch.")
     eval_steps: int | None = Field(
         None, description="Evaluate dev every this many steps; None: once per epoch.")
-    logging_steps: int = Field(10, description="Log the loss every this many steps.")
+    logging_steps: int = operational(10, description="Log the loss every this many steps.")
     group_by_length: bool = Field(
         True, description="Batch sentences of similar length (less padding); false: "
                           "random batches.")
@@ -136,10 +136,13 @@ class TrainConfig(StrictModel):
     deepspeed: Path | None = Field(
         None, description="A DeepSpeed ZeRO JSON config, e.g. "
                           "configs/deepspeed/zero2.json; None: no DeepSpeed.")
-    resume: bool = Field(
-        True, description="Continue from the last complete checkpoint in the output folder.")
-    num_workers: int = Field(0, description="Data-loader worker processes; 0: load in the "
-                                            "training process.")
+    # A resumed training ends at the same weights; workers only prepare the same batches.
+    resume: bool = operational(
+        True, description="Continue from the last complete checkpoint in the output folder; "
+                          "checkpoints of another training (other student settings, seed or "
+                          "data) are refused, never resumed from.")
+    num_workers: int = operational(0, description="Data-loader worker processes; 0: load in "
+                                                  "the training process.")
 
     @model_validator(mode="after")
     def _extra_keys_are_training_arguments(self) -> TrainConfig:

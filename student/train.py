@@ -3,24 +3,31 @@ DistillationTrainer, best-on-dev weights loaded at the end."""
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from cotpd.corpus.embedded_models import resolve_model_path
 from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.fingerprint import sha256_bytes
 from cotpd.corpus.model_folder import check_model_folder
 from cotpd.corpus.progress import progress_enabled
 from cotpd.corpus.records import Sample
+from cotpd.corpus.schema import result_settings
 from cotpd.student.config import StudentConfig
 from cotpd.student.data import EncodedDataset, ViewCollator
 from cotpd.student.model import StudentModel
 from cotpd.student.tasks import student_task
+from cotpd.student.teacher_scores import data_fingerprint
 from cotpd.student.trainer import (
     DistillationTrainer,
+    claim_checkpoints,
     last_complete_checkpoint,
     make_compute_metrics,
 )
@@ -110,6 +117,28 @@ def training_arguments(config: StudentConfig, output_dir: Path, seed: int) -> Tr
                          f"settings: {error}") from None
 
 
+# How long one training runs: a run told to go on longer resumes the shorter one.
+LENGTH_KEYS = ("epochs", "max_steps", "early_stopping_patience")
+
+
+def made_from(config: StudentConfig, task: str, train: list[Sample], dev: list[Sample],
+              labels: list[str], seed: int, teacher_logprobs: list | None = None,
+              unlabelled: list[bool] | None = None) -> dict[str, Any]:
+    """What a training's checkpoints belong to: the student's result settings (its length
+    aside), the seed, the labels and the data it reads, so a checkpoint is resumed only by
+    the training that wrote it."""
+    student = result_settings(config)
+    student["train"] = {k: v for k, v in student["train"].items() if k not in LENGTH_KEYS}
+    scores = hashlib.sha256()
+    for values in teacher_logprobs or []:
+        scores.update(np.ascontiguousarray(values, dtype=np.float32).tobytes())
+    return {"student": student, "task": task, "seed": seed, "labels": labels,
+            "train_data": data_fingerprint(train),
+            "unlabelled_flags": sha256_bytes(json.dumps(unlabelled).encode()),
+            "dev_data": data_fingerprint(dev),
+            "teacher_scores": scores.hexdigest() if teacher_logprobs else None}
+
+
 @dataclass
 class Fitted:
     """A trained StudentModel with its trainer and what the report needs of the run."""
@@ -127,6 +156,8 @@ def fit(config: StudentConfig, task: str, train: list[Sample], dev: list[Sample]
         labels: list[str], checkpoints: Path, seed: int,
         teacher_logprobs: list | None = None, unlabelled: list[bool] | None = None) -> Fitted:
     """One training run: views, model, trainer, best-on-dev weights loaded at the end."""
+    claim_checkpoints(checkpoints, made_from(config, task, train, dev, labels, seed,
+                                             teacher_logprobs, unlabelled))
     set_seed(seed)
     tokenizer, encoder = load_encoder(config, task)
     label_to_id = {label: index for index, label in enumerate(labels)}

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 from cotpd.corpus.errors import CotpdError, shorten
+from cotpd.corpus.files import atomic_write_text
 from cotpd.corpus.records import Sample
 from cotpd.student.config import View
 from cotpd.student.data import EncodedDataset
@@ -157,3 +158,48 @@ def last_complete_checkpoint(folder: Path) -> str | None:
         if int(os.environ.get("RANK", "0")) == 0:
             shutil.rmtree(path, ignore_errors=True)
     return None
+
+
+# Beside the checkpoints: what the training that writes them was made from.
+TRAINING_RECORD = "training.json"
+
+
+def claim_checkpoints(folder: Path, made_from: dict[str, Any]) -> None:
+    """Make `folder` the checkpoints of the training `made_from` describes (JSON data).
+    Checkpoints already there are another training's unless its record is the same: they
+    are refused, never resumed from nor mixed with this one's, and nothing is deleted."""
+    made_from = json.loads(json.dumps(made_from))  # as it reads back from the record
+    try:
+        recorded = json.loads((folder / TRAINING_RECORD).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        recorded = None
+    if recorded == made_from:
+        return  # this training's own checkpoints (the record is not written again)
+    if folder.is_dir() and any(
+            _CHECKPOINT.match(name) and (folder / name).is_dir() for name in os.listdir(folder)):
+        whose = ("with no record of the training that made them" if recorded is None
+                 else "of another training (it differs in "
+                 f"{', '.join(_differences(recorded, made_from))})")
+        raise CotpdError(
+            f"{folder} holds checkpoints {whose}; resuming could continue the wrong model: "
+            "train in another run directory (--set run.name=NAME or --set run.output_dir=DIR) "
+            f"or remove {folder} to start this training from scratch")
+    if int(os.environ.get("RANK", "0")) == 0:  # no checkpoints yet: a fresh training
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / TRAINING_RECORD, json.dumps(made_from, indent=2) + "\n")
+
+
+def _differences(recorded: Any, current: dict[str, Any], shown: int = 6) -> list[str]:
+    """The keys whose values differ, dotted (`student.variant`, `seed`), the first few."""
+    before, after = _flat(recorded), _flat(current)
+    keys = [key for key in dict.fromkeys([*after, *before]) if before.get(key) != after.get(key)]
+    return keys[:shown] + ([f"{len(keys) - shown} more"] if len(keys) > shown else [])
+
+
+def _flat(data: Any, prefix: str = "") -> dict[str, Any]:
+    if not isinstance(data, dict):
+        return {prefix.rstrip("."): data}
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        flat.update(_flat(value, f"{prefix}{key}."))
+    return flat

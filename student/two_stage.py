@@ -11,7 +11,7 @@ from cotpd.corpus.files import atomic_write_text
 from cotpd.corpus.fingerprint import sha256_bytes
 from cotpd.corpus.records import Sample
 from cotpd.corpus.run_files import RunFiles
-from cotpd.corpus.schema import config_to_yaml
+from cotpd.corpus.schema import config_to_yaml, result_settings
 from cotpd.student.config import StudentConfig
 from cotpd.student.saving import save_student
 from cotpd.student.teacher_scores import (
@@ -36,8 +36,8 @@ def two_stage_scores(config: StudentConfig, task: str, train: list[Sample],
                               trust_remote_code=config.trust_remote_code)
     folds = config.distill.folds
     teacher_config = fold_teacher_config(config)
-    # Whatever shapes the teachers, not how this run resumes.
-    shaping = teacher_config.model_dump(mode="json", exclude={"train": {"resume"}})
+    # Whatever shapes the teachers, not how this run resumes or other operational keys.
+    shaping = result_settings(teacher_config)
     key = sha256_bytes(f"folds{folds}:seed{seed}:{json.dumps(shaping, sort_keys=True)}"
                        .encode())
 

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from cotpd.corpus.embedded_models import resolve_model_path
 from cotpd.corpus.errors import CotpdError
-from cotpd.corpus.schema import ModelPathMarker, StrictModel
+from cotpd.corpus.schema import ModelPathMarker, StrictModel, operational
 from cotpd.teacher.registry import backend_names, unknown_backend_message
 from pydantic import Field, field_validator
 
@@ -29,20 +29,22 @@ class SamplingConfig(StrictModel):
 class OpenAIServerConfig(StrictModel):
     """An OpenAI-compatible server (vLLM, llama.cpp, ...) the openai backend asks."""
 
-    base_urls: list[str] = Field(
+    # Which replica answers, and how patiently, does not change an answer (the store keys
+    # answers by the teacher's fingerprint, which has none of these).
+    base_urls: list[str] = operational(
         ["http://127.0.0.1:8000/v1"],
         description="Server URLs; several are data-parallel replicas sharing the requests.")
     model: str | None = Field(
         None, description="The served model name; None: teacher.model, else teacher.name.")
-    api_key: str = Field("EMPTY", description="The API key sent with every request.")
+    api_key: str = operational("EMPTY", description="The API key sent with every request.")
     # 64 reached 0.91 of vLLM-CPU's saturated throughput.
-    concurrency: int = Field(64, ge=1, description="Requests in flight at once.")
-    timeout_s: float = Field(120.0, gt=0, description="Seconds one request may take.")
-    max_retries: int = Field(5, ge=0, description="Retries of a failed request.")
-    backoff_base_s: float = Field(
+    concurrency: int = operational(64, ge=1, description="Requests in flight at once.")
+    timeout_s: float = operational(120.0, gt=0, description="Seconds one request may take.")
+    max_retries: int = operational(5, ge=0, description="Retries of a failed request.")
+    backoff_base_s: float = operational(
         0.5, gt=0, description="Backoff scale: retry k waits a random time up to "
                                "backoff_base_s * 2^k seconds (full jitter).")
-    backoff_max_s: float = Field(
+    backoff_max_s: float = operational(
         30.0, gt=0, description="Longest wait before a retry, a server's Retry-After "
                                 "included.")
 

@@ -16,7 +16,13 @@ import time
 from pathlib import Path
 
 import pytest
-from cotpd.student.trainer import checkpoint_is_complete, last_complete_checkpoint
+from cotpd.corpus.errors import CotpdError
+from cotpd.student.trainer import (
+    TRAINING_RECORD,
+    checkpoint_is_complete,
+    claim_checkpoints,
+    last_complete_checkpoint,
+)
 from harness import (
     DEMO_CONFIG,
     DEMO_SAMPLES,
@@ -250,3 +256,22 @@ def test_a_torn_newest_checkpoint_is_removed_and_never_resumed_from(tmp_path: Pa
     assert sorted(p.name for p in tmp_path.iterdir()) == ["checkpoint-10", "checkpoint-2",
                                                            "checkpoint-4"]
     assert last_complete_checkpoint(tmp_path / "nothing") is None
+
+
+def test_checkpoints_are_resumed_only_by_the_training_that_recorded_them(tmp_path: Path) -> None:
+    folder = tmp_path / "checkpoints"
+    mine = {"student": {"variant": "text", "train": {"learning_rate": 0.001}}, "seed": 1}
+    claim_checkpoints(folder, mine)  # a fresh folder: claimed, the record written
+    (folder / "checkpoint-2").mkdir()
+    claim_checkpoints(folder, mine)
+    other = {"student": {"variant": "cot", "train": {"learning_rate": 0.001}}, "seed": 1}
+    with pytest.raises(CotpdError, match=r"checkpoints of another training \(it differs in "
+                                         r"student\.variant\); .* or remove "):
+        claim_checkpoints(folder, other)
+    (folder / TRAINING_RECORD).unlink()  # checkpoints nobody can vouch for
+    with pytest.raises(CotpdError, match="with no record of the training that made them"):
+        claim_checkpoints(folder, mine)
+    assert sorted(p.name for p in folder.iterdir()) == ["checkpoint-2"]  # nothing deleted
+    (folder / "checkpoint-2").rmdir()
+    claim_checkpoints(folder, other)  # no checkpoints left: a fresh training takes it
+    assert json.loads((folder / TRAINING_RECORD).read_text()) == other

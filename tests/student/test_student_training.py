@@ -120,6 +120,28 @@ def test_training_resumes_from_the_last_checkpoint(tmp_path: Path, tiny_encoder:
     assert report["resumed_from"].endswith("checkpoint-2") and report["steps"] == 4
 
 
+def test_another_variant_refuses_the_checkpoints_and_the_same_one_resumes(
+        tmp_path: Path, tiny_encoder: Path, demo_context, cotpd) -> None:
+    def variant(name: str) -> list[str]:
+        return train_args(tmp_path, tiny_encoder, demo_context, "shared",
+                          "--set", "student.train.eval_steps=2",
+                          "--set", "student.train.max_steps=2", "--set", f"student.variant={name}")
+
+    assert cotpd(*variant("text")).exit_code == 0
+    folder = tmp_path / "shared" / "student" / "checkpoints"
+    left = sorted(p.name for p in folder.iterdir())
+    assert "checkpoint-2" in left
+    other = cotpd(*variant("cot"))
+    assert other.exit_code == 2
+    line, = other.err.strip().splitlines()
+    assert line.startswith(f"error: {folder} holds checkpoints of another training (")
+    assert "student.variant" in line and "run.name=NAME" in line and f"remove {folder}" in line
+    assert sorted(p.name for p in folder.iterdir()) == left  # nothing deleted
+    assert cotpd(*variant("text")).exit_code == 0
+    report = json.loads((tmp_path / "shared" / "student" / "train_report.json").read_text())
+    assert report["variant"] == "text" and report["resumed_from"] == str(folder / "checkpoint-2")
+
+
 def write_mre_knowledge(knowledge: Path) -> Path:
     """A knowledge file for every demo_mnre instance, naming its head and tail."""
     with open(knowledge, "w") as handle:
