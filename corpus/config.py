@@ -35,7 +35,9 @@ class DataConfig(StrictModel):
     labelled_fraction: float | None = Field(
         None, description="Keep this fraction (0 < f <= 1) of the training split labelled, "
                           "drawn by labelled_seed (a smaller fraction with the same seed is "
-                          "a subset of a larger one); None: the whole split.")
+                          "a subset of a larger one; MRE draws whole tweets, all of a "
+                          "tweet's instances together, so a few more may be kept); None: "
+                          "the whole split.")
     labelled_count: int | None = Field(
         None, description="Keep this many training samples labelled (instead of a "
                           "fraction); None: the whole split.")

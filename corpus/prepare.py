@@ -24,7 +24,7 @@ from cotpd.corpus.subsets import (
     transfer_set,
 )
 from cotpd.corpus.tasks import get_task
-from cotpd.corpus.unlabelled import read_unlabelled
+from cotpd.corpus.unlabelled import read_unlabelled, sentence_key
 
 REPORT_NAME = "report.json"
 REQUIRED_SPLITS = ("train", "dev")
@@ -143,8 +143,11 @@ def _take_labelled(config: DataConfig, read: dict, report: dict) -> list:
     keep = labelled_count(len(train.samples), config.labelled_fraction, config.labelled_count)
     if keep == len(train.samples):
         return []
-    labelled, rest = split_labelled(train.samples, keep, config.labelled_seed)
+    whole = get_task(get_dataset(config.dataset).task).samples_share_sentences
+    labelled, rest = split_labelled(train.samples, keep, config.labelled_seed,
+                                    whole_sentences=whole)
     report["labelled"] = {"of": len(train.samples), "kept": len(labelled),
+                          "sentences": len({sentence_key(s.tokens) for s in labelled}),
                           "fraction": config.labelled_fraction,
                           "count": config.labelled_count, "seed": config.labelled_seed}
     train.samples[:] = labelled

@@ -10,6 +10,7 @@ already labelled, or a repeat is dropped and counted, never used.
 from __future__ import annotations
 
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,15 +29,32 @@ def labelled_count(total: int, fraction: float | None, count: int | None) -> int
     return total
 
 
-def split_labelled(samples: Sequence[Sample], keep: int, seed: int
-                   ) -> tuple[list[Sample], list[Sample]]:
+def split_labelled(samples: Sequence[Sample], keep: int, seed: int, *,
+                   whole_sentences: bool = False) -> tuple[list[Sample], list[Sample]]:
     """(labelled, rest): `keep` samples chosen by a permutation seeded with `seed`, both
-    parts in the original order."""
-    order = list(range(len(samples)))
-    random.Random(seed).shuffle(order)
-    chosen = set(order[:keep])
-    labelled = [s for i, s in enumerate(samples) if i in chosen]
-    rest = [s for i, s in enumerate(samples) if i not in chosen]
+    parts in the original order. With `whole_sentences` (MRE) the permutation is over
+    sentences, taken until at least `keep` samples are in, so no sentence straddles the
+    two parts and a smaller count with the same seed is still a subset of a larger one."""
+    if not whole_sentences:
+        order = list(range(len(samples)))
+        random.Random(seed).shuffle(order)
+        chosen = set(order[:keep])
+        labelled = [s for i, s in enumerate(samples) if i in chosen]
+        rest = [s for i, s in enumerate(samples) if i not in chosen]
+        return labelled, rest
+    keys = [sentence_key(s.tokens) for s in samples]
+    sizes = Counter(keys)
+    sentences = list(sizes)
+    random.Random(seed).shuffle(sentences)
+    taken: set[str] = set()
+    count = 0
+    for key in sentences:
+        if count >= keep:
+            break
+        taken.add(key)
+        count += sizes[key]
+    labelled = [s for s, key in zip(samples, keys, strict=True) if key in taken]
+    rest = [s for s, key in zip(samples, keys, strict=True) if key not in taken]
     return labelled, rest
 
 

@@ -52,6 +52,9 @@ class CorpusTask:
     # and {tail}; a prompt that needs one the task lacks is refused when the config loads.
     prompt_values: Callable[[Any], dict[str, str]] = lambda sample: {}
     prompt_fields: tuple[str, ...] = ()
+    # Whether several samples can share one sentence (MRE: one instance per entity pair), so
+    # a labelled subset is drawn whole sentences at a time and teaching it costs fewer asks.
+    samples_share_sentences: bool = False
 
     @property
     def allows_unlabelled(self) -> bool:
@@ -120,6 +123,7 @@ MRE = CorpusTask(
     label_set_noun="relations",
     prompt_values=lambda sample: {"head": sample.head.name, "tail": sample.tail.name},
     prompt_fields=("head", "tail"),
+    samples_share_sentences=True,
 )
 
 

@@ -93,8 +93,8 @@ def test_prepare_writes_the_subset_and_the_transfer_set(tmp_path: Path) -> None:
     config = DataConfig(dataset="demo_mner", labelled_fraction=0.25, rest_as_unlabelled=True,
                         unlabelled=[tweets])
     report = prepare_dataset(config, tmp_path / "run").report
-    assert report["labelled"] == {"of": 90, "kept": 22, "fraction": 0.25, "count": None,
-                                  "seed": 0}
+    assert report["labelled"] == {"of": 90, "kept": 22, "sentences": 22, "fraction": 0.25,
+                                  "count": None, "seed": 0}
     assert report["unlabelled"]["from_train"] == 68 and report["unlabelled"]["from_files"] == 3
     assert report["unlabelled"]["dropped"] == {"dev_or_test": 1, "labelled": 0, "repeated": 1}
     assert report["splits"]["unlabelled"]["sentences"] == 69
