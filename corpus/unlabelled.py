@@ -73,6 +73,22 @@ def read_unlabelled(paths: Iterable[str | Path]) -> list[Sample]:
     return samples
 
 
+def distinct_sentences(samples: Iterable[Sample]) -> tuple[list[list[str]], int]:
+    """Each sentence of `samples` once, in order of first appearance, and how many samples
+    repeated an earlier sentence (an MNRE tweet with three entity pairs counts twice)."""
+    seen: set[str] = set()
+    sentences: list[list[str]] = []
+    repeats = 0
+    for sample in samples:
+        key = sentence_key(sample.tokens)
+        if key in seen:
+            repeats += 1
+            continue
+        seen.add(key)
+        sentences.append(list(sample.tokens))
+    return sentences, repeats
+
+
 def sentence_key(tokens: Iterable[str]) -> str:
     """A key under which the same sentence tokenized two ways compares equal: the words
     joined without spaces, case-folded (so `RT @nba :` and `RT @nba:` are one sentence)."""

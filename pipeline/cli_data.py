@@ -106,6 +106,43 @@ def _print_stats(spec: DatasetSpec, stats: dict[str, SplitStats], problems: list
         click.echo(f"  ... and {len(problems) - 20} more label problems (see --json)")
 
 
+@data.command("sentences")
+@click.argument("target")
+@click.option("--split", "splits", multiple=True, default=("train",), show_default=True,
+              help="The split(s) of a registered dataset to write (repeatable).")
+@click.option("--data-root", type=click.Path(path_type=Path),
+              help="Folder holding one folder per dataset (default: $COTPD_DATA_ROOT).")
+@click.option("--dataset", "dataset_name",
+              help="Read TARGET (a folder or file) with this registered dataset's format.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="The plain-text file to write, one sentence per line.")
+def sentences_command(target: str, splits: tuple[str, ...], data_root: Path | None,
+                      dataset_name: str | None, output: Path) -> None:
+    """Write the distinct sentences of a dataset's split(s) as plain text, labels left
+    behind: an unlabelled-sentences file for `data.unlabelled` (e.g. MNRE's tweets as a
+    transfer set for an MNER student). Repeats (one tweet per MNRE entity pair) are counted
+    and written once."""
+    from cotpd.corpus.files import atomic_write_text
+    from cotpd.corpus.unlabelled import distinct_sentences
+
+    if Path(target).exists() or "/" in target:
+        spec, results = _read_target(target, dataset_name, data_root)
+        if set(results) != {"file"}:  # a dataset folder: the asked splits
+            missing = [s for s in splits if s not in results]
+            if missing:
+                raise CotpdError(f"{target}: no {', '.join(missing)} split (found: "
+                                 f"{', '.join(results) or 'none'})")
+            results = {s: results[s] for s in splits}
+    else:  # a registered dataset under the data root
+        spec = get_dataset(target)
+        results = {s: read_split(spec, s, data_root) for s in splits}
+    samples = [sample for result in results.values() for sample in result.samples]
+    sentences, repeats = distinct_sentences(samples)
+    atomic_write_text(output, "".join(" ".join(tokens) + "\n" for tokens in sentences))
+    click.echo(f"{len(sentences)} sentences of {len(samples)} {get_task(spec.task).count_unit} "
+               f"({', '.join(results)}; {repeats} repeats written once) -> {output}")
+
+
 @data.command("list")
 def list_command() -> None:
     """The registered datasets."""
