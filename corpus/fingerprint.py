@@ -6,7 +6,7 @@ import hashlib
 from pathlib import Path
 
 import yaml
-from cotpd.corpus.schema import config_to_yaml, result_settings
+from cotpd.corpus.schema import result_settings, settings_as_recorded_before
 from pydantic import BaseModel
 
 
@@ -26,7 +26,9 @@ def fingerprint_matches(recorded: str | None, config: BaseModel) -> bool:
     """Whether `recorded` is `config`'s fingerprint. Runs recorded before operational fields
     were left out hashed the whole config: that still matches when nothing changed."""
     return recorded is not None and recorded in (
-        config_fingerprint(config), sha256_bytes(config_to_yaml(config).encode()))
+        config_fingerprint(config),
+        sha256_bytes(yaml.safe_dump(settings_as_recorded_before(config), sort_keys=False)
+                     .encode()))
 
 
 def sha256_file(path: str | Path, chunk_size: int = 1 << 20) -> str:

@@ -32,22 +32,44 @@ def is_operational(field: FieldInfo) -> bool:
     return isinstance(extra, dict) and extra.get("operational") is True
 
 
+def added_later(default: Any, *, description: str, **constraints: Any) -> Any:
+    """A field added after runs were recorded: at its default it is left out of config
+    fingerprints, so runs made before it existed (which behaved as the default does) stay
+    finished; set to anything else, it is part of them like any field."""
+    return Field(default, description=description,
+                 json_schema_extra={"omit_at_default": True}, **constraints)
+
+
+def _omitted_at_default(field: FieldInfo, value: Any) -> bool:
+    extra = field.json_schema_extra
+    return (isinstance(extra, dict) and extra.get("omit_at_default") is True
+            and value == field.default)
+
+
 def result_settings(config: BaseModel) -> dict[str, Any]:
-    """`config` as JSON data without its operational fields: every setting that can change
-    a result (extra keys a section allows are kept)."""
-    return _without_operational(config, config.model_dump(mode="json"))
+    """`config` as JSON data without its operational fields (nor fields added later, at
+    their defaults): every setting that can change a result (extra keys a section allows
+    are kept)."""
+    return _settings(config, config.model_dump(mode="json"), operational=False)
 
 
-def _without_operational(config: BaseModel, data: dict[str, Any]) -> dict[str, Any]:
+def settings_as_recorded_before(config: BaseModel) -> dict[str, Any]:
+    """`config` as JSON data with its operational fields, fields added later left out at
+    their defaults: what fingerprints hashed before operational fields were left out."""
+    return _settings(config, config.model_dump(mode="json"), operational=True)
+
+
+def _settings(config: BaseModel, data: dict[str, Any], operational: bool) -> dict[str, Any]:
     fields = type(config).model_fields
     kept: dict[str, Any] = {}
     for key, value in data.items():
         field = fields.get(key)
-        if field is not None and is_operational(field):
+        if field is not None and ((not operational and is_operational(field))
+                                  or _omitted_at_default(field, getattr(config, key, None))):
             continue
         inner = getattr(config, key, None)
         if isinstance(inner, BaseModel) and isinstance(value, dict):
-            value = _without_operational(inner, value)
+            value = _settings(inner, value, operational)
         kept[key] = value
     return kept
 

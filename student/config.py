@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Literal
 
-from cotpd.corpus.schema import ModelPathMarker, StrictModel, operational
+from cotpd.corpus.schema import ModelPathMarker, StrictModel, added_later, operational
 from cotpd.student.training_args import check_extra_keys
 from cotpd.student.variants import VARIANTS, PromptKind, VariantSpec, View
 from pydantic import ConfigDict, Field, field_validator, model_validator
@@ -83,6 +83,12 @@ class DistillConfig(StrictModel):
         description="Files of sentences with knowledge but no gold labels, trained with the "
                     "KL term only (JSONL with tokens and knowledge, or a samples file such "
                     "as the augment stage's); never dev or test.")
+    labelled_repeats: int = added_later(
+        1, ge=1,
+        description="With unlabelled sentences (distill.unlabelled, data.rest_as_unlabelled): "
+                    "each labelled training sample is drawn this many times per epoch, so "
+                    "the few labels are not crowded out by many unlabelled sentences in a "
+                    "fixed number of steps; 1: once, like every other sample.")
 
 
 class TrainConfig(StrictModel):
@@ -275,6 +281,9 @@ class StudentConfig(StrictModel):
                          f"{self.train_view})")
         if d.unlabelled:
             terms.append(f"(KL only on {len(d.unlabelled)} unlabelled file(s))")
+        if d.labelled_repeats > 1:
+            terms.append(f"(labelled samples x{d.labelled_repeats} per epoch beside the "
+                         "unlabelled ones)")
         return " + ".join(terms)
 
     @property

@@ -79,13 +79,21 @@ def run(config: StudentConfig, data: DataConfig, run_dir: Path, *, seed: int,
     registered = list(dict.fromkeys(renames.get(t, t) for t in spec.labels or []))
     labels = label_list(spec.task, registered or None, train)
     files = RunFiles(run_dir)
-    taught = train + extra
-    flags = [False] * len(train) + [True] * len(extra)
     scores = None
     if config.two_stage:
         scores = two_stage_scores(config, spec.task, train, dev, extra, labels, files, seed)
+    repeats = config.distill.labelled_repeats if extra else 1
+    taught = train * repeats + extra
+    flags = [False] * (len(train) * repeats) + [True] * len(extra)
+    if config.distill.labelled_repeats > 1 and not extra:
+        logger.warning("student.distill.labelled_repeats = %d has no effect: the run has no "
+                       "unlabelled sentences", config.distill.labelled_repeats)
+    logprobs = None
+    if scores:  # aligned with train + extra: the labelled rows repeat with their samples
+        logprobs = list(scores.logprobs[:len(train)]) * repeats + list(
+            scores.logprobs[len(train):])
     fitted = fit(config, spec.task, taught, dev, labels, files.checkpoints, seed,
-                 scores.logprobs if scores else None, flags if extra else None)
+                 logprobs, flags if extra else None)
     trainer = fitted.trainer
     dev_metrics = trainer.evaluate()
     model_dir = files.student_model
@@ -94,6 +102,7 @@ def run(config: StudentConfig, data: DataConfig, run_dir: Path, *, seed: int,
         "distill_view": config.distill_view, "infer_view": config.resolved_infer_view,
         "recipe": recipe(config, scores), "labels": labels, "context": context_report,
         "unlabelled_sentences": len(extra), "unlabelled_unused": unused,
+        "labelled_repeats": repeats, "taught_samples": len(taught),
         "view_counts": fitted.view_counts,
         "resumed_from": fitted.resumed_from, "train_seconds": fitted.seconds,
         "train_samples_per_second": fitted.samples_per_second,

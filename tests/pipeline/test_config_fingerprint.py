@@ -5,9 +5,10 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from cotpd.corpus.fingerprint import config_fingerprint, fingerprint_matches, sha256_bytes
 from cotpd.corpus.run_files import RunFiles
-from cotpd.corpus.schema import config_to_yaml, is_operational
+from cotpd.corpus.schema import is_operational, result_settings
 from cotpd.pipeline import study
 from cotpd.pipeline.config import RunConfig, apply_overrides, load_yaml_with_base, validate
 from cotpd.pipeline.config_reference import all_entries
@@ -35,9 +36,17 @@ def test_operational_keys_do_not_count_and_result_keys_do() -> None:
         assert config_fingerprint(run_config(setting)) != base, setting
 
 
+def whole_config_before_added_fields(config: RunConfig) -> str:
+    """The fingerprint a run recorded when whole configs were hashed, before the fields
+    added since (student.distill.labelled_repeats) existed."""
+    data = config.model_dump(mode="json")
+    del data["student"]["distill"]["labelled_repeats"]
+    return sha256_bytes(yaml.safe_dump(data, sort_keys=False).encode())
+
+
 def test_a_fingerprint_recorded_from_the_whole_config_still_matches() -> None:
     config = run_config()
-    whole = sha256_bytes(config_to_yaml(config).encode())
+    whole = whole_config_before_added_fields(config)
     assert fingerprint_matches(whole, config)
     assert not fingerprint_matches(whole, run_config("teacher.openai.concurrency=4"))
     assert not fingerprint_matches(None, config)
@@ -81,3 +90,17 @@ def test_a_study_cell_finished_under_one_server_url_is_kept_under_another(
     # A setting that changes the result makes the cell unfinished.
     changed = study.cell_config(spec, cell, seed, [*elsewhere, "student.train.learning_rate=1"])
     assert study.finished_metrics(changed) is None
+
+
+def test_a_field_added_later_keeps_earlier_runs_finished_at_its_default() -> None:
+    """student.distill.labelled_repeats came after runs were recorded: a config that leaves
+    it at 1 hashes as the same config did before the field existed (both fingerprints)."""
+    config = run_config()
+    settings = result_settings(config)
+    assert "labelled_repeats" not in settings["student"]["distill"]
+    whole_before = whole_config_before_added_fields(config)
+    assert fingerprint_matches(whole_before, config)
+    repeated = run_config("student.distill.labelled_repeats=3")
+    assert result_settings(repeated)["student"]["distill"]["labelled_repeats"] == 3
+    assert config_fingerprint(repeated) != config_fingerprint(config)
+    assert not fingerprint_matches(whole_before, repeated)

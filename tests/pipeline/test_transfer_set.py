@@ -163,3 +163,16 @@ def test_the_two_stage_student_scores_the_transfer_set(tmp_path: Path, tiny_enco
     report = json.loads((tmp_path / "two_stage" / "student" / "train_report.json").read_text())
     assert report["unlabelled_sentences"] == 68
     assert report["recipe"]["teacher_cache"]["sentences"] == str(22 + 68)
+    assert report["labelled_repeats"] == 1 and report["taught_samples"] == 22 + 68
+    # The labelled sentences drawn three times per epoch; the cached scores are reused.
+    cache = tmp_path / "two_stage" / "student" / "teacher_cache"
+    again = cotpd("train", str(CONFIG), *common, "--set", "student.variant=two_stage",
+                  "--set", "data.rest_as_unlabelled=true", "--set", "run.name=repeats",
+                  "--set", f"student.distill.teacher={tmp_path / 'cot' / 'student' / 'model'}",
+                  "--set", "student.distill.labelled_repeats=3",
+                  "--set", f"student.distill.cache_dir={cache}")
+    assert again.exit_code == 0, again.err[-3000:]
+    report = json.loads((tmp_path / "repeats" / "student" / "train_report.json").read_text())
+    assert report["labelled_repeats"] == 3 and report["taught_samples"] == 3 * 22 + 68
+    assert "x3 per epoch" in report["recipe"]["loss"] and report["recipe"]["teacher_cache"][
+        "reused"]
