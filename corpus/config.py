@@ -6,7 +6,7 @@ from pathlib import Path
 
 from cotpd.corpus.errors import CotpdError
 from cotpd.corpus.registry import get_dataset
-from cotpd.corpus.schema import StrictModel
+from cotpd.corpus.schema import StrictModel, added_later
 from pydantic import Field, field_validator, model_validator
 
 
@@ -23,13 +23,13 @@ class DataConfig(StrictModel):
     label_map: dict[str, str] = Field(
         {}, description="Entity-type renames applied to every split, e.g. {OTHER: MISC} so "
                         "that Twitter-2015 and Twitter-2017 share one label set.")
-    dev_from_train_fraction: float | None = Field(
+    dev_from_train_fraction: float | None = added_later(
         None, description="Hold out this fraction (0 < f < 1) of the training split as the "
                           "run's dev split, drawn by dev_from_train_seed whole sentences at "
                           "a time (an MNRE tweet's instances stay together); the dataset's "
                           "own dev split is then evaluated as `official_dev`. None: the "
                           "dataset's dev split selects.")
-    dev_from_train_seed: int = Field(
+    dev_from_train_seed: int = added_later(
         0, description="Seed of the held-out dev draw (apart from run.seed, so training "
                        "seeds share it).")
     labelled_fraction: float | None = Field(

@@ -19,12 +19,14 @@ class ModelPathMarker:
     """Marks a config field as a local model path, so `cotpd doctor` checks it exists."""
 
 
-def operational(default: Any, *, description: str, **constraints: Any) -> Any:
+def operational(default: Any, *, description: str, added_later: bool = False,
+                **constraints: Any) -> Any:
     """A field that says where or how fast work is done (a server URL, a concurrency, a
     timeout), never what comes out: config fingerprints leave it out, so changing it keeps
-    finished work finished."""
-    return Field(default, description=description, json_schema_extra={"operational": True},
-                 **constraints)
+    finished work finished. `added_later`: see `added_later` (for the fingerprints recorded
+    before operational fields were left out)."""
+    extra = {"operational": True, **({"omit_at_default": True} if added_later else {})}
+    return Field(default, description=description, json_schema_extra=extra, **constraints)
 
 
 def is_operational(field: FieldInfo) -> bool:

@@ -221,7 +221,7 @@ class StudentConfig(StrictModel):
     train: TrainConfig = Field(TrainConfig(), description="Optimisation and training loop.")
     context: ContextFiles = Field(ContextFiles(),
                                   description="Captions and knowledge made elsewhere.")
-    mre: MreConfig = Field(MreConfig(), description="Relation (MRE) students only: markers, "
+    mre: MreConfig = added_later(MreConfig(), description="Relation (MRE) students only: markers, "
                                                     "pooling, class weights.")
     trust_remote_code: bool = Field(
         False, description="Run Python code the encoder folder ships (its auto_map).")

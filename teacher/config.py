@@ -42,11 +42,12 @@ class OpenAIServerConfig(StrictModel):
     timeout_s: float = operational(120.0, gt=0, description="Seconds one request may take.")
     max_retries: int = operational(5, ge=0, description="Retries of a failed request.")
     backoff_base_s: float = operational(
-        0.5, gt=0, description="Backoff scale: retry k waits a random time up to "
-                               "backoff_base_s * 2^k seconds (full jitter).")
+        0.5, gt=0, added_later=True,
+        description="Backoff scale: retry k waits a random time up to backoff_base_s * 2^k "
+                    "seconds (full jitter).")
     backoff_max_s: float = operational(
-        30.0, gt=0, description="Longest wait before a retry, a server's Retry-After "
-                                "included.")
+        30.0, gt=0, added_later=True,
+        description="Longest wait before a retry, a server's Retry-After included.")
 
 
 class KnowledgeConfig(StrictModel):

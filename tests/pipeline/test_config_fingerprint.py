@@ -38,9 +38,16 @@ def test_operational_keys_do_not_count_and_result_keys_do() -> None:
 
 def whole_config_before_added_fields(config: RunConfig) -> str:
     """The fingerprint a run recorded when whole configs were hashed, before the fields
-    added since (student.distill.labelled_repeats) existed."""
+    added since existed."""
     data = config.model_dump(mode="json")
-    del data["student"]["distill"]["labelled_repeats"]
+    for section, key in (("student.distill", "labelled_repeats"), ("student", "mre"),
+                         ("data", "dev_from_train_fraction"), ("data", "dev_from_train_seed"),
+                         ("teacher.openai", "backoff_base_s"),
+                         ("teacher.openai", "backoff_max_s")):
+        parent = data
+        for part in section.split("."):
+            parent = parent[part]
+        del parent[key]
     return sha256_bytes(yaml.safe_dump(data, sort_keys=False).encode())
 
 
