@@ -99,7 +99,8 @@ class TeacherConfig(StrictModel):
     captions: Path | None = Field(
         None, description="Captions for the multimodal prompt: `<imgid>.jpg :caption` "
                           "lines or JSONL.")
-    store: Path | None = Field(
+    # Answers are keyed by their content, so where the store lives changes no result.
+    store: Path | None = operational(
         None, description="The answers' SQLite store; None: <run>/teacher/store.sqlite.")
     knowledge: KnowledgeConfig = Field(KnowledgeConfig(),
                                        description="How answers become knowledge.")
