@@ -108,6 +108,7 @@ def _print_stats(spec: DatasetSpec, stats: dict[str, SplitStats], problems: list
 
 @data.command("sentences")
 @click.argument("target")
+@click.argument("extra_files", nargs=-1)
 @click.option("--split", "splits", multiple=True, default=("train",), show_default=True,
               help="The split(s) of a registered dataset to write (repeatable).")
 @click.option("--data-root", type=click.Path(path_type=Path),
@@ -116,15 +117,24 @@ def _print_stats(spec: DatasetSpec, stats: dict[str, SplitStats], problems: list
               help="Read TARGET (a folder or file) with this registered dataset's format.")
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), required=True,
               help="The plain-text file to write, one sentence per line.")
-def sentences_command(target: str, splits: tuple[str, ...], data_root: Path | None,
-                      dataset_name: str | None, output: Path) -> None:
+def sentences_command(target: str, extra_files: tuple[str, ...], splits: tuple[str, ...],
+                      data_root: Path | None, dataset_name: str | None, output: Path) -> None:
     """Write the distinct sentences of a dataset's split(s) as plain text, labels left
     behind: an unlabelled-sentences file for `data.unlabelled` (e.g. MNRE's tweets as a
     transfer set for an MNER student). Repeats (one tweet per MNRE entity pair) are counted
-    and written once."""
-    from cotpd.corpus.files import atomic_write_text
-    from cotpd.corpus.unlabelled import distinct_sentences
+    and written once. TARGET may also be a run's prepared split (`<run>/data/train.jsonl`,
+    more such files after it), e.g. the tweets a study's teacher already answered."""
+    from cotpd.corpus.files import read_samples_jsonl
 
+    if target.endswith(".jsonl"):  # a run's prepared split (`<run>/data/train.jsonl`)
+        read = {p: read_samples_jsonl(p) for p in [target, *extra_files]}
+        samples = [sample for part in read.values() for sample in part]
+        unit = get_task(samples[0].task).count_unit if samples else "samples"
+        _write_sentences(samples, output, f"{unit} ({', '.join(read)}")
+        return
+    if extra_files:
+        raise CotpdError("more files are for JSONL sample files; give one dataset, folder or "
+                         "split file")
     if Path(target).exists() or "/" in target:
         spec, results = _read_target(target, dataset_name, data_root)
         if set(results) != {"file"}:  # a dataset folder: the asked splits
@@ -137,10 +147,18 @@ def sentences_command(target: str, splits: tuple[str, ...], data_root: Path | No
         spec = get_dataset(target)
         results = {s: read_split(spec, s, data_root) for s in splits}
     samples = [sample for result in results.values() for sample in result.samples]
+    _write_sentences(samples, output,
+                     f"{get_task(spec.task).count_unit} ({', '.join(results)}")
+
+
+def _write_sentences(samples: list, output: Path, what: str) -> None:
+    from cotpd.corpus.files import atomic_write_text
+    from cotpd.corpus.unlabelled import distinct_sentences
+
     sentences, repeats = distinct_sentences(samples)
     atomic_write_text(output, "".join(" ".join(tokens) + "\n" for tokens in sentences))
-    click.echo(f"{len(sentences)} sentences of {len(samples)} {get_task(spec.task).count_unit} "
-               f"({', '.join(results)}; {repeats} repeats written once) -> {output}")
+    click.echo(f"{len(sentences)} sentences of {len(samples)} {what}; {repeats} repeats "
+               f"written once) -> {output}")
 
 
 @data.command("list")

@@ -38,3 +38,19 @@ def test_a_missing_split_is_named(tmp_path: Path, cotpd) -> None:
                    "-o", tmp_path / "x.txt")
     assert result.exit_code != 0 and "mnre_test.txt" in result.err
     assert not (tmp_path / "x.txt").exists()
+
+
+def test_a_runs_prepared_splits_as_sentences(tmp_path: Path, cotpd) -> None:
+    from cotpd.corpus.config import DataConfig
+    from cotpd.corpus.prepare import prepare_dataset
+
+    data_dir = prepare_dataset(DataConfig(dataset="demo_mnre", dev_from_train_fraction=0.2),
+                               tmp_path / "run").data_dir
+    out = tmp_path / "tweets.txt"
+    files = [data_dir / "train.jsonl", data_dir / "dev.jsonl"]
+    result = cotpd("data", "sentences", *files, "-o", out)
+    assert result.exit_code == 0, result.err
+    assert len(read_unlabelled([out])) == 75  # train and its held-out dev: every train tweet
+    assert "sentences of 90 instances" in result.out
+    refused = cotpd("data", "sentences", "demo_mnre", "extra.txt", "-o", out)
+    assert refused.exit_code != 0 and "JSONL sample files" in refused.err
