@@ -67,6 +67,11 @@ class RunFiles:
         return self.teacher_dir / "store.sqlite"
 
     @property
+    def teacher_answers(self) -> Path:
+        """Each prompt's answer per sample, before the knowledge joins them."""
+        return self.teacher_dir / "answers.jsonl"
+
+    @property
     def teacher_summary(self) -> Path:
         return self.teacher_dir / SUMMARY
 

@@ -94,6 +94,7 @@ def run_knowledge_quality(run_dir: Path, dataset: str,
                for s in read_samples_jsonl(path)]
     attach_context(samples, None, load_knowledge_files([knowledge_path]))
     fingerprint = summary["fingerprint"]
+    run_answers = _run_answers(files.teacher_answers)
     with open_store(Path(summary["store"])) as store:
         rows = store.summary(fingerprint)
         per_prompt = [
@@ -101,12 +102,28 @@ def run_knowledge_quality(run_dir: Path, dataset: str,
              "mean_latency_s": row["mean_latency_s"],
              "failure_reasons": store.failure_reasons(fingerprint, row["prompt_id"],
                                                       row["prompt_hash"]),
-             **knowledge_quality(_with_knowledge(samples, store.texts(
+             **knowledge_quality(_with_knowledge(samples, run_answers.get(
+                 (row["prompt_id"], row["prompt_hash"])) or store.texts(
                  fingerprint, row["prompt_id"], row["prompt_hash"])), [row])}
             for row in rows]
     return {"teacher": summary["teacher"], "fingerprint": fingerprint,
             "dataset": dataset, **knowledge_quality(samples, rows),
             "prompts": per_prompt}
+
+
+def _run_answers(path: Path) -> dict[tuple[str, str], dict[str, str]]:
+    """(prompt, version) -> sample id -> answer, from the teach stage's answers file. The
+    store keys answers by what was asked, so only this file ties them to samples; a run
+    taught before the file existed has none, and its store is keyed by sample id."""
+    answers: dict[tuple[str, str], dict[str, str]] = {}
+    if not path.is_file():
+        return answers
+    with open(path, encoding="utf-8") as handle:
+        for line in handle:
+            record = json.loads(line)
+            answers.setdefault((record["prompt"], record["version"]), {})[record["id"]] = (
+                record["text"])
+    return answers
 
 
 def _with_knowledge(samples: list[Sample], texts: dict[str, str]) -> list[Sample]:

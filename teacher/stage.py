@@ -60,6 +60,7 @@ def run(config: TeacherConfig, data: DataConfig, run_dir: Path, *, retry_failed:
             imported = import_knowledge(samples, config.import_files, store, fingerprint)
             answers = {IMPORTED_PROMPT: store.texts(fingerprint, IMPORTED_PROMPT,
                                                     IMPORTED_VERSION)}
+            versions = {IMPORTED_PROMPT: IMPORTED_VERSION}
             order, summarize = [IMPORTED_PROMPT], None
             summary_extra: dict[str, Any] = {"import": imported}
         else:
@@ -74,6 +75,7 @@ def run(config: TeacherConfig, data: DataConfig, run_dir: Path, *, retry_failed:
             answers = {p: stored_answers(samples, catalogue[p], teacher, store,
                                          by_content=True, truncated=keep)
                        for p in order}
+            versions = {p: catalogue[p].version_hash(teacher.style) for p in order}
             summarize = _summarizer(samples, catalogue["summarize"], teacher, store, counts,
                                     keep) if config.knowledge.summarize else None
             summary_extra = {}
@@ -84,6 +86,12 @@ def run(config: TeacherConfig, data: DataConfig, run_dir: Path, *, retry_failed:
     lines = [json.dumps({"id": s.id, "img_id": s.image_id, "knowledge": knowledge[s.id]},
                         ensure_ascii=False) for s in samples if s.id in knowledge]
     atomic_write_text(files.knowledge, "".join(line + "\n" for line in lines))
+    # Answers are stored by what was asked, not by sample: this file says which answer
+    # each sample got from each prompt (read by the per-prompt knowledge quality).
+    atomic_write_text(files.teacher_answers, "".join(
+        json.dumps({"id": s.id, "prompt": p, "version": versions[p], "text": answers[p][s.id]},
+                   ensure_ascii=False) + "\n"
+        for p in order for s in samples if s.id in answers[p]))
     seconds = time.perf_counter() - start
     summary = {"teacher": config.name, "fingerprint": fingerprint, "backend": config.backend,
                "store": str(store.path), "samples": len(samples),
@@ -91,7 +99,8 @@ def run(config: TeacherConfig, data: DataConfig, run_dir: Path, *, retry_failed:
                "knowledge": dict(knowledge_counts), **summary_extra,
                "fingerprints": prepared.fingerprints}
     atomic_write_text(files.teacher_summary, json.dumps(summary, indent=2) + "\n")
-    return StageResult("teach", {"knowledge": files.knowledge, "summary": files.teacher_summary},
+    return StageResult("teach", {"knowledge": files.knowledge, "answers": files.teacher_answers,
+                                 "summary": files.teacher_summary},
                        {"samples": len(samples), "with_knowledge": len(lines)},
                        prepared.fingerprints, round(seconds, 2), summary)
 

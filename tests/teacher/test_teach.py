@@ -151,6 +151,17 @@ def test_one_answer_per_prompt_content_across_instances_and_datasets(tmp_path: P
     assert len(server.requests) == 2 * 130
     lines = (tmp_path / "demo_mnre" / "teacher" / "knowledge.jsonl").read_text().splitlines()
     assert len(lines) == 150  # every instance gets its tweet's knowledge
+    # Answers are stored by content; the run's answers file ties them to its instances, so
+    # the per-prompt quality counts every instance (and names the fake server's words).
+    from cotpd.eval.knowledge_quality import run_knowledge_quality
+    from cotpd.teacher.store import KnowledgeStore
+
+    answers = (tmp_path / "demo_mnre" / "teacher" / "answers.jsonl").read_text().splitlines()
+    assert len(answers) == 2 * 150 and {json.loads(a)["prompt"] for a in answers} == {
+        "noun", "sentence"}
+    quality = run_knowledge_quality(tmp_path / "demo_mnre", "demo_mnre", KnowledgeStore)
+    assert [p["with_knowledge"] for p in quality["prompts"]] == [150, 150]
+    assert all(p["words_mean"] > 0 for p in quality["prompts"])
     # The same tweets as unlabelled sentences of an MNER run: found in the store by content.
     from cotpd.corpus.mnre import read_mnre
 
