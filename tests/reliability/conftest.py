@@ -10,7 +10,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_blip2(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from test_captioning import build_tiny_blip2
+    from tests.caption.test_captioning import build_tiny_blip2
 
     return build_tiny_blip2(tmp_path_factory.mktemp("tiny_blip2"))
 
