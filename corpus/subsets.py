@@ -42,20 +42,27 @@ def split_labelled(samples: Sequence[Sample], keep: int, seed: int, *,
         labelled = [s for i, s in enumerate(samples) if i in chosen]
         rest = [s for i, s in enumerate(samples) if i not in chosen]
         return labelled, rest
+    return _draw_sentences(samples, keep, seed)
+
+
+def _draw_sentences(samples: Sequence[Sample], target: float, seed: int, *,
+                    leave_one: bool = False) -> tuple[list[Sample], list[Sample]]:
+    """(drawn, rest): whole sentences in an order seeded with `seed`, drawn until at least
+    `target` samples are in, both parts in the original order; with `leave_one`, the last
+    sentence of that order is never drawn, so the rest keeps at least one."""
     keys = [sentence_key(s.tokens) for s in samples]
     sizes = Counter(keys)
-    sentences = list(sizes)
-    random.Random(seed).shuffle(sentences)
-    taken: set[str] = set()
-    count = 0
-    for key in sentences:
-        if count >= keep:
+    order = list(sizes)
+    random.Random(seed).shuffle(order)
+    drawn: set[str] = set()
+    taken = 0
+    for key in order[:-1] if leave_one else order:
+        if taken >= target:
             break
-        taken.add(key)
-        count += sizes[key]
-    labelled = [s for s, key in zip(samples, keys, strict=True) if key in taken]
-    rest = [s for s, key in zip(samples, keys, strict=True) if key not in taken]
-    return labelled, rest
+        drawn.add(key)
+        taken += sizes[key]
+    return ([s for s, key in zip(samples, keys, strict=True) if key in drawn],
+            [s for s, key in zip(samples, keys, strict=True) if key not in drawn])
 
 
 def drop_labels(sample: Sample) -> Sample:
@@ -72,22 +79,7 @@ def hold_out_dev(samples: Sequence[Sample], fraction: float, seed: int
     """(train, dev): about `fraction` of the samples as a dev split, whole sentences at a
     time in an order seeded with `seed` (the instances of one MNRE tweet never straddle the
     two), both parts in the original order; at least one sentence on each side."""
-    keys = list(dict.fromkeys(sentence_key(s.tokens) for s in samples))
-    random.Random(seed).shuffle(keys)
-    target = fraction * len(samples)
-    sizes: dict[str, int] = {}
-    for sample in samples:
-        key = sentence_key(sample.tokens)
-        sizes[key] = sizes.get(key, 0) + 1
-    chosen: set[str] = set()
-    taken = 0
-    for key in keys[:-1]:  # the last sentence stays in train
-        if taken >= target:
-            break
-        chosen.add(key)
-        taken += sizes[key]
-    dev = [s for s in samples if sentence_key(s.tokens) in chosen]
-    train = [s for s in samples if sentence_key(s.tokens) not in chosen]
+    dev, train = _draw_sentences(samples, fraction * len(samples), seed, leave_one=True)
     return train, dev
 
 

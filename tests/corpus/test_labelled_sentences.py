@@ -31,16 +31,16 @@ def test_whole_tweets_nested_and_at_least_the_count(sizes, k1, k2, seed) -> None
     assert {s.id for s in a} <= {s.id for s in b}
     assert {s.tokens[0] for s in a}.isdisjoint({s.tokens[0] for s in rest})
     assert len(a) + len(rest) == len(samples)
-    assert [s.id for s in a + rest] != [] and [s.id for s in a] == [
-        s.id for s in samples if s in a]  # the file's order
+    assert [s.id for s in a] == [s.id for s in samples if s in a]  # the file's order
 
 
-def test_single_instance_sentences_draw_as_before() -> None:
+def test_single_instance_sentences_draw_exactly_the_count() -> None:
     samples = tweets([1] * 30)
-    assert split_labelled(samples, 9, 3, whole_sentences=True) != ([], [])
+    whole, rest = split_labelled(samples, 9, 3, whole_sentences=True)
+    assert len(whole) == 9 and len(rest) == 21
     # MNER keeps its per-sample draw, so its earlier subsets stay what they were.
-    per_sample = split_labelled(samples, 9, 3)
-    assert len(per_sample[0]) == 9
+    per_sample, _ = split_labelled(samples, 9, 3)
+    assert len(per_sample) == 9
 
 
 def test_prepare_reports_the_tweets_of_an_mre_subset(tmp_path: Path) -> None:
