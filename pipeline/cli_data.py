@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 from cotpd.corpus.conll import ReadResult
 from cotpd.corpus.discover import spec_for_file, spec_for_folder
 from cotpd.corpus.errors import CotpdError
+from cotpd.corpus.files import atomic_write_text, read_samples_jsonl
 from cotpd.corpus.lock import run_dir_lock
 from cotpd.corpus.prepare import prepare_dataset
+from cotpd.corpus.records import Sample
 from cotpd.corpus.registry import (
     SPLITS,
     DatasetSpec,
@@ -21,6 +24,7 @@ from cotpd.corpus.registry import (
 )
 from cotpd.corpus.stats import SplitStats, format_stats, length_summary, split_stats
 from cotpd.corpus.tasks import get_task
+from cotpd.corpus.unlabelled import distinct_sentences
 from cotpd.pipeline.cli_run import DATA_ROOT_HELP, load_with_data_root
 from cotpd.pipeline.rundir import write_provenance
 
@@ -68,10 +72,10 @@ def stats_command(target: str, data_root: Path | None, dataset_name: str | None,
         raise SystemExit(3)
 
 
-def _read_target(target: str, dataset_name: str | None,
-                 data_root: Path | None) -> tuple[DatasetSpec, dict[str, ReadResult]]:
-    """Read a registered dataset by name, or a folder or file (its format sniffed unless
-    --dataset names the format and label set to use)."""
+def _read_target(target: str, dataset_name: str | None, data_root: Path | None,
+                 splits: Sequence[str] = SPLITS) -> tuple[DatasetSpec, dict[str, ReadResult]]:
+    """Read a registered dataset by name (its `splits`), or a folder or file (its format
+    sniffed unless --dataset names the format and label set to use)."""
     path = Path(target)
     if path.is_dir():
         spec = get_dataset(dataset_name) if dataset_name else spec_for_folder(path)
@@ -83,7 +87,7 @@ def _read_target(target: str, dataset_name: str | None,
     if "/" in target or path.suffix:  # a path, not a dataset name: say it is missing
         raise CotpdError(f"{target}: no such file or folder")
     spec = get_dataset(target)
-    return spec, {s: read_split(spec, s, data_root) for s in SPLITS}
+    return spec, {s: read_split(spec, s, data_root) for s in splits}
 
 
 def _subword_lengths(results: dict[str, ReadResult], encoder: str, trust_remote_code: bool
@@ -124,41 +128,32 @@ def sentences_command(target: str, extra_files: tuple[str, ...], splits: tuple[s
     transfer set for an MNER student). Repeats (one tweet per MNRE entity pair) are counted
     and written once. TARGET may also be a run's prepared split (`<run>/data/train.jsonl`,
     more such files after it), e.g. the tweets a study's teacher already answered."""
-    from cotpd.corpus.files import read_samples_jsonl
-
     if target.endswith(".jsonl"):  # a run's prepared split (`<run>/data/train.jsonl`)
         read = {p: read_samples_jsonl(p) for p in [target, *extra_files]}
         samples = [sample for part in read.values() for sample in part]
         unit = get_task(samples[0].task).count_unit if samples else "samples"
-        _write_sentences(samples, output, f"{unit} ({', '.join(read)}")
+        _write_sentences(samples, output, unit, list(read))
         return
     if extra_files:
         raise CotpdError("more files are for JSONL sample files; give one dataset, folder or "
                          "split file")
-    if Path(target).exists() or "/" in target:
-        spec, results = _read_target(target, dataset_name, data_root)
-        if set(results) != {"file"}:  # a dataset folder: the asked splits
-            missing = [s for s in splits if s not in results]
-            if missing:
-                raise CotpdError(f"{target}: no {', '.join(missing)} split (found: "
-                                 f"{', '.join(results) or 'none'})")
-            results = {s: results[s] for s in splits}
-    else:  # a registered dataset under the data root
-        spec = get_dataset(target)
-        results = {s: read_split(spec, s, data_root) for s in splits}
+    spec, results = _read_target(target, dataset_name, data_root, splits)
+    if set(results) != {"file"}:  # a dataset folder or name: the asked splits
+        missing = [s for s in splits if s not in results]
+        if missing:
+            raise CotpdError(f"{target}: no {', '.join(missing)} split (found: "
+                             f"{', '.join(results) or 'none'})")
+        results = {s: results[s] for s in splits}
     samples = [sample for result in results.values() for sample in result.samples]
-    _write_sentences(samples, output,
-                     f"{get_task(spec.task).count_unit} ({', '.join(results)}")
+    _write_sentences(samples, output, get_task(spec.task).count_unit, list(results))
 
 
-def _write_sentences(samples: list, output: Path, what: str) -> None:
-    from cotpd.corpus.files import atomic_write_text
-    from cotpd.corpus.unlabelled import distinct_sentences
-
+def _write_sentences(samples: list[Sample], output: Path, unit: str,
+                     sources: list[str]) -> None:
     sentences, repeats = distinct_sentences(samples)
     atomic_write_text(output, "".join(" ".join(tokens) + "\n" for tokens in sentences))
-    click.echo(f"{len(sentences)} sentences of {len(samples)} {what}; {repeats} repeats "
-               f"written once) -> {output}")
+    click.echo(f"{len(sentences)} sentences of {len(samples)} {unit} ({', '.join(sources)}; "
+               f"{repeats} repeats written once) -> {output}")
 
 
 @data.command("list")
