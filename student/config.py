@@ -221,8 +221,9 @@ class StudentConfig(StrictModel):
     train: TrainConfig = Field(TrainConfig(), description="Optimisation and training loop.")
     context: ContextFiles = Field(ContextFiles(),
                                   description="Captions and knowledge made elsewhere.")
-    mre: MreConfig = added_later(MreConfig(), description="Relation (MRE) students only: markers, "
-                                                    "pooling, class weights.")
+    mre: MreConfig = added_later(
+        MreConfig(), description="Relation (MRE) students only: markers, pooling, class "
+                                 "weights.")
     trust_remote_code: bool = Field(
         False, description="Run Python code the encoder folder ships (its auto_map).")
 
