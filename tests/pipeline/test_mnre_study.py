@@ -41,3 +41,24 @@ def test_each_cell_is_the_promised_setup(teacher_env) -> None:
         assert teacher.backend == "openai" and teacher.knowledge.prompts == ["noun", "sentence"]
         assert teacher.openai.base_urls == ["http://127.0.0.1:8011/v1"]
     assert variants == {"text": "text", "cot": "cot", "distilled": "cpd"}
+
+
+def test_the_quarter_study_is_the_base_study_on_a_quarter_of_the_labels(teacher_env) -> None:
+    from cotpd.pipeline.study import cell_config, cells, load_study
+
+    base = load_study(STUDY)
+    quarter = load_study(REPO / "studies" / "mnre_labelled25.yaml")
+    assert quarter.name == "mnre_labelled25" and quarter.store == base.store
+    assert quarter.axes == base.axes and quarter.seeds == base.seeds
+    for (cell, seed), (base_cell, _) in zip(cells(quarter), cells(base), strict=True):
+        ours = cell_config(quarter, cell, seed).model_dump()
+        theirs = cell_config(base, base_cell, seed).model_dump()
+        assert ours["data"]["labelled_fraction"] == 0.25
+        assert ours["data"]["labelled_count"] is None
+        assert theirs["data"]["labelled_count"] == 4000
+        for key in ("labelled_fraction", "labelled_count"):
+            ours["data"].pop(key)
+            theirs["data"].pop(key)
+        assert ours.pop("run")["output_dir"] == Path("runs/studies/mnre_labelled25/runs")
+        theirs.pop("run")
+        assert ours == theirs
