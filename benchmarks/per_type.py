@@ -90,8 +90,9 @@ def tables(runs_dir: Path, students: list[tuple[str, str]], seeds: list[int], sp
     gain = {name: [v - b for v, b in zip(f1[name], f1[reference], strict=True)] for name in names}
     lines = [f"{split}, seeds {', '.join(map(str, seeds))}; differences to {reference}, "
              "paired by seed, with 95% t-intervals", "",
-             f"| student | P | R | F1 | − {reference} | R (kept of {knowledge}'s gain) |",
-             "|---|---|---|---|---|---|"]
+             f"| student | P | R | F1 | − {reference} |"
+             + (f" R (kept of {knowledge}'s gain) |" if knowledge else ""),
+             "|---|---|---|---|---|" + ("---|" if knowledge else "")]
     for name in names:
         runs = scores[name]
         cells = [_mean_std([s["micro"][key] for s in runs]) for key in ("precision", "recall")]
@@ -100,7 +101,7 @@ def tables(runs_dir: Path, students: list[tuple[str, str]], seeds: list[int], sp
         if knowledge is not None and name not in (reference, knowledge):
             kept = _ratio(gain[name], gain[knowledge])
         lines.append(f"| {name} | {cells[0]} | {cells[1]} | {_mean_std(f1[name])} | "
-                     f"{difference} | {kept} |")
+                     f"{difference} |" + (f" {kept} |" if knowledge else ""))
     gold = {label: found["n_gold"] for runs in scores.values() for s in runs
             for label, found in per_label(s).items()}
     order = sorted(gold, key=lambda label: (-gold[label], label))

@@ -52,3 +52,13 @@ def test_a_missing_split_names_the_file(tmp_path: Path, capsys) -> None:
     assert code == 1
     error = capsys.readouterr().err
     assert "student-text__seed-1/metrics.json: no split 'test' (it has official_dev)" in error
+
+
+def test_without_a_knowledge_student_there_is_no_r_column(tmp_path: Path) -> None:
+    module = load_benchmark("per_type")
+    _write_runs(tmp_path)
+    table = module.tables(tmp_path, [("(a)", "student-text"), ("(c)", "student-cot")], [1, 2],
+                          "official_dev", None).splitlines()
+    assert table[2] == "| student | P | R | F1 | − (a) |"
+    assert table[5] == ("| (c) | 66.00 ± 2.83 | 46.00 ± 2.83 | 56.00 ± 2.83 | "
+                        "+5.00 [-7.71, +17.71] |")
