@@ -26,7 +26,7 @@ sys.path.insert(0, str(REPO))
 
 from cotpd.corpus.errors import CotpdError  # noqa: E402
 from cotpd.eval.paired import paired_difference  # noqa: E402
-from cotpd.eval.study_table import mean_std  # noqa: E402
+from cotpd.eval.study_table import format_mean_std  # noqa: E402
 
 PER_LABEL_KEYS = ("per_type", "per_relation")  # MNER, MRE
 
@@ -57,18 +57,6 @@ def _students(specs: list[str]) -> list[tuple[str, str]]:
     return pairs
 
 
-def _mean_std(values: list[float]) -> str:
-    mean, std = mean_std(values)
-    return f"{100 * mean:.2f} ± {100 * std:.2f}" if len(values) > 1 else f"{100 * mean:.2f}"
-
-
-def _difference(values: list[float], base: list[float]) -> str:
-    found = paired_difference(values, base)
-    if found.low is None:
-        return f"{100 * found.mean:+.2f}"
-    return f"{100 * found.mean:+.2f} [{100 * found.low:+.2f}, {100 * found.high:+.2f}]"
-
-
 def _ratio(gain: list[float], ceiling: list[float]) -> str:
     """R: the mean paired gain over the mean paired gain of the knowledge view, and per seed."""
     whole = statistics.fmean(ceiling)
@@ -95,12 +83,14 @@ def tables(runs_dir: Path, students: list[tuple[str, str]], seeds: list[int], sp
              "|---|---|---|---|---|" + ("---|" if knowledge else "")]
     for name in names:
         runs = scores[name]
-        cells = [_mean_std([s["micro"][key] for s in runs]) for key in ("precision", "recall")]
-        difference = _difference(f1[name], f1[reference]) if name != reference else ""
+        cells = [format_mean_std([s["micro"][key] for s in runs])
+                 for key in ("precision", "recall")]
+        difference = (paired_difference(f1[name], f1[reference]).in_points()
+                      if name != reference else "")
         kept = ""
         if knowledge is not None and name not in (reference, knowledge):
             kept = _ratio(gain[name], gain[knowledge])
-        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {_mean_std(f1[name])} | "
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} | {format_mean_std(f1[name])} | "
                      f"{difference} |" + (f" {kept} |" if knowledge else ""))
     gold = {label: found["n_gold"] for runs in scores.values() for s in runs
             for label, found in per_label(s).items()}

@@ -34,7 +34,7 @@ from cotpd.corpus.errors import CotpdError  # noqa: E402
 from cotpd.corpus.files import read_samples_jsonl  # noqa: E402
 from cotpd.eval.paired import paired_difference  # noqa: E402
 from cotpd.eval.seen_unseen import GROUPS, seen_surfaces, seen_unseen_scores  # noqa: E402
-from cotpd.eval.study_table import mean_std  # noqa: E402
+from cotpd.eval.study_table import format_mean_std  # noqa: E402
 
 ALL = "all"
 
@@ -55,20 +55,6 @@ def run_groups(run_dir: Path, split: str) -> dict[str, dict]:
                                 seen_surfaces((s.tokens, s.labels) for s in train))
     everything = seen_unseen_scores(tokens, labels, guesses, set())["unseen"]
     return {ALL: everything, **groups}
-
-
-def _interval(values: list[float], base: list[float]) -> str:
-    found = paired_difference(values, base)
-    if found.low is None:
-        return f"{100 * found.mean:+.2f}"
-    return f"{100 * found.mean:+.2f} [{100 * found.low:+.2f}, {100 * found.high:+.2f}]"
-
-
-def _mean_std(values: list[float]) -> str:
-    if len(values) == 1:
-        return f"{100 * values[0]:.2f}"
-    mean, std = mean_std(values)
-    return f"{100 * mean:.2f} ± {100 * std:.2f}"
 
 
 def _gained(runs: list[dict], base: list[dict], group: str) -> int:
@@ -98,9 +84,9 @@ def table(scores: dict[str, list[dict]], text: str, knowledge: str,
         ceiling = statistics.fmean(f1[knowledge]) - statistics.fmean(f1[text])
         kept = [(statistics.fmean(f1[d]) - statistics.fmean(f1[text])) / ceiling
                 if ceiling else float("nan") for d in distilled]
-        row = [group, gold, *(_mean_std(v) for v in f1.values()),
-               _interval(f1[knowledge], f1[text]),
-               *(_interval(f1[d], f1[text]) for d in distilled), share,
+        row = [group, gold, *(format_mean_std(v) for v in f1.values()),
+               paired_difference(f1[knowledge], f1[text]).in_points(),
+               *(paired_difference(f1[d], f1[text]).in_points() for d in distilled), share,
                *(f"{r:.2f}" for r in kept),
                *(_kept_entities(_gained(scores[d], scores[text], group), gained)
                  for d in distilled)]

@@ -27,6 +27,13 @@ class PairedDifference:
     low: float | None  # None with one pair: no interval
     high: float | None
 
+    def in_points(self) -> str:
+        """`+mean [low, high]` in percentage points of scores given as fractions; the mean
+        alone with one pair."""
+        if self.low is None or self.high is None:
+            return f"{100 * self.mean:+.2f}"
+        return f"{100 * self.mean:+.2f} [{100 * self.low:+.2f}, {100 * self.high:+.2f}]"
+
 
 def paired_difference(treated: Sequence[float], reference: Sequence[float]) -> PairedDifference:
     """Mean of treated[i] - reference[i] and its 95% t-interval."""

@@ -16,6 +16,14 @@ def mean_std(values: Sequence[float]) -> tuple[float, float]:
     return mean, statistics.stdev(values) if len(values) > 1 else 0.0
 
 
+def format_mean_std(values: Sequence[float]) -> str:
+    """Scores given as fractions, in percent: `mean ± std`, the value alone for one."""
+    if len(values) == 1:
+        return f"{100 * values[0]:.2f}"
+    mean, std = mean_std(values)
+    return f"{100 * mean:.2f} ± {100 * std:.2f}"
+
+
 def aggregate(results: Sequence[dict[str, Any]], axes: Sequence[str],
               metrics: Sequence[str]) -> list[dict[str, Any]]:
     """Group result rows (each with `cell: {axis: arm}`, `seed` and `scores: {metric: v}`) by
@@ -87,9 +95,9 @@ def format_paired(rows: Sequence[dict[str, Any]], axes: Sequence[str], axis: str
         if found is None:
             text = "n/a (no shared seed)"
         elif found.low is None:
-            text = f"{100 * found.mean:+.2f} (one seed: no interval)"
+            text = f"{found.in_points()} (one seed: no interval)"
         else:
-            text = f"{100 * found.mean:+.2f} [{100 * found.low:+.2f}, {100 * found.high:+.2f}]"
+            text = found.in_points()
         lines.append("| " + " | ".join([*(str(row[a]) for a in axes),
                                          ", ".join(map(str, row["seeds"])), text]) + " |")
     return "\n".join(lines) + "\n"

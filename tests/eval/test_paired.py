@@ -4,7 +4,7 @@ import statistics
 
 import pytest
 from cotpd.eval.paired import paired_difference, t_975
-from cotpd.eval.study_table import format_paired, paired_against
+from cotpd.eval.study_table import format_mean_std, format_paired, paired_against
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -73,3 +73,14 @@ def test_the_study_pairs_each_arm_with_the_reference_of_the_same_other_arms() ->
     assert "| dist | big | 1 | +2.00 (one seed: no interval) |" in text
     assert "| dist | small |  | n/a (no shared seed) |" in text
     assert "| cot | big | 1, 2 | +2.50 [" in text
+
+
+def test_in_points_gives_the_interval_and_leaves_it_out_for_one_pair() -> None:
+    # diffs +4 and +6 points: mean 5, sd 1.414, t(1) = 12.706, half-width 12.706
+    assert paired_difference([0.54, 0.58], [0.50, 0.52]).in_points() == "+5.00 [-7.71, +17.71]"
+    assert paired_difference([0.49], [0.50]).in_points() == "-1.00"
+
+
+def test_format_mean_std_in_percent_and_alone_for_one_value() -> None:
+    assert format_mean_std([0.50, 0.52]) == "51.00 ± 1.41"
+    assert format_mean_std([0.4973]) == "49.73"
