@@ -25,7 +25,8 @@ if TYPE_CHECKING:
                    "every finished cell.")
 @click.option("--seeds", help="Run only these seeds (comma-separated), e.g. 1 or 1,2.")
 @click.option("--list", "list_only", is_flag=True,
-              help="Only check every cell's config and list the cells.")
+              help="Only check every cell's config and list the cells, each finished, "
+                   "run with other settings (it would run again), or not run.")
 @click.option("--slurm", is_flag=True,
               help="Submit the selected unfinished cells as a Slurm job array, and a job "
                    "that writes the table once they have all ended; print the job ids.")
@@ -49,6 +50,7 @@ def study(study_file: Path, overrides: tuple[str, ...], data_root: Path | None,
     from cotpd.pipeline.study import (
         cell_config,
         cell_id,
+        cell_state,
         cells,
         load_study,
         parse_selection,
@@ -65,10 +67,15 @@ def study(study_file: Path, overrides: tuple[str, ...], data_root: Path | None,
     except ValueError:
         raise ConfigError(f"--seeds {seeds!r}: expected seeds like 1 or 1,2") from None
     if list_only:
+        states = []
         for cell, seed in cells(spec):
             if selected(cell, seed, chosen, wanted):
-                run_dir = cell_config(spec, cell, seed, extra).run.directory
-                click.echo(f"{cell_id(cell, seed)}  ->  {run_dir}")
+                run_config = cell_config(spec, cell, seed, extra)
+                states.append(cell_state(run_config))
+                click.echo(f"{cell_id(cell, seed)}  {states[-1]}  ->  {run_config.run.directory}")
+        click.echo(f"{states.count('finished')} of {len(states)} listed cells finished"
+                   + (f", {states.count('other settings')} ran with other settings"
+                      if "other settings" in states else ""))
         return
     with study_log(spec.directory, spec.name):
         _run(spec, study_file, extra, overrides, data_root, only, chosen, wanted, slurm,

@@ -205,6 +205,16 @@ def finished_metrics(run_config: RunConfig) -> dict[str, Any] | None:
     return metrics if fingerprint_matches(recorded, run_config) else None
 
 
+def cell_state(run_config: RunConfig) -> str:
+    """`finished`, `other settings` (its run folder holds metrics of a config that is not
+    this one, so the cell would run again), or `not run`."""
+    if finished_metrics(run_config) is not None:
+        return "finished"
+    if RunFiles(run_config.run.directory).metrics.is_file():
+        return "other settings"
+    return "not run"
+
+
 def _add_quality(quality: dict[tuple[str, str], dict[str, Any]], run_config: RunConfig) -> None:
     """The cell teacher's knowledge quality, computed once per teacher fingerprint and
     dataset (cells of one teacher share it)."""

@@ -17,8 +17,10 @@ def teacher_env(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_the_mnre_study_lists_its_cells(cotpd, teacher_env, tmp_path: Path) -> None:
     result = cotpd("study", str(STUDY), "--list", "--data-root", str(tmp_path))
     assert result.exit_code == 0, result.err
-    lines = result.out.splitlines()
+    *lines, summary = result.out.splitlines()
     assert len(lines) == 3 * 3  # text, cot, distilled x 3 seeds
+    assert all("  not run  ->  " in line for line in lines)
+    assert summary == "0 of 9 listed cells finished"
     assert {line.split("__")[0] for line in lines} == {
         "student-text", "student-cot", "student-distilled"}
 

@@ -91,6 +91,15 @@ stages: [caption, teach, train, evaluate]
     assert part.out.count("not selected, not run") == 3
     assert "| handwritten | 1 |" in part.out and "| entity-list | 1 |" not in part.out
     assert "| entity-list (" in part.out  # its knowledge quality: answered, not trained
+    # --list says which cells a run would keep, and which ran with settings no longer asked.
+    listed = cotpd("study", str(study), "--list").out.splitlines()
+    assert "teacher-handwritten__seed-1  finished  ->  " in listed[0]
+    assert all("  not run  ->  " in line for line in listed[1:4])
+    assert listed[4] == "1 of 4 listed cells finished"
+    changed = cotpd("study", str(study), "--list", "--where", "teacher=handwritten",
+                    "--set", "student.train.max_steps=4").out.splitlines()
+    assert "teacher-handwritten__seed-1  other settings  ->  " in changed[0]
+    assert changed[2] == "0 of 2 listed cells finished, 1 ran with other settings"
     result = cotpd("study", str(study))
     assert result.exit_code == 0, result.err[-3000:]
     out = tmp_path / "studies" / "swap"
