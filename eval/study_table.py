@@ -1,5 +1,5 @@
 """A study's results table: one row per grid cell without its seed, mean ± std over seeds;
-paired differences; the teachers' knowledge quality; the whole table.md text."""
+paired differences; retention; the teachers' knowledge quality; the whole table.md text."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from cotpd.eval.paired import PairedDifference, paired_difference
+from cotpd.eval.retention import Retention, retention
 
 
 def mean_std(values: Sequence[float]) -> tuple[float, float]:
@@ -62,15 +63,22 @@ def _format(metric: str, value: tuple[float, float]) -> str:
     return f"{100 * value[0]:.2f} ± {100 * value[1]:.2f}"
 
 
-def paired_against(results: Sequence[dict[str, Any]], axes: Sequence[str], axis: str,
-                   reference: str, metric: str) -> list[dict[str, Any]]:
-    """For each group whose `axis` arm is not `reference`: its `metric` minus that of the
-    cell with the same other arms and `reference`, paired by seed (seeds both have)."""
+def _by_cell(results: Sequence[dict[str, Any]], axes: Sequence[str],
+             metric: str) -> dict[tuple[str, ...], dict[int, float]]:
+    """Arms -> seed -> `metric`, for the rows that have it."""
     by_cell: dict[tuple[str, ...], dict[int, float]] = {}
     for row in results:
         value = row["scores"].get(metric)
         if value is not None:
             by_cell.setdefault(tuple(row["cell"][a] for a in axes), {})[row["seed"]] = value
+    return by_cell
+
+
+def paired_against(results: Sequence[dict[str, Any]], axes: Sequence[str], axis: str,
+                   reference: str, metric: str) -> list[dict[str, Any]]:
+    """For each group whose `axis` arm is not `reference`: its `metric` minus that of the
+    cell with the same other arms and `reference`, paired by seed (seeds both have)."""
+    by_cell = _by_cell(results, axes, metric)
     position = list(axes).index(axis)
     rows = []
     for arms, values in by_cell.items():
@@ -103,12 +111,51 @@ def format_paired(rows: Sequence[dict[str, Any]], axes: Sequence[str], axis: str
     return "\n".join(lines) + "\n"
 
 
+def retention_against(results: Sequence[dict[str, Any]], axes: Sequence[str], axis: str,
+                      reference: str, target: str, metric: str) -> list[dict[str, Any]]:
+    """For each group whose `axis` arm is neither `reference` nor `target`: its retention R
+    of the `target` cell's gain over the `reference` cell (same other arms), on the seeds
+    all three have."""
+    by_cell = _by_cell(results, axes, metric)
+    position = list(axes).index(axis)
+
+    def sibling(arms: tuple[str, ...], arm: str) -> dict[int, float]:
+        return by_cell.get((*arms[:position], arm, *arms[position + 1:]), {})
+
+    rows = []
+    for arms, values in by_cell.items():
+        if arms[position] in (reference, target):
+            continue
+        base, kept = sibling(arms, reference), sibling(arms, target)
+        seeds = sorted(set(values) & set(base) & set(kept))
+        rows.append({**dict(zip(axes, arms, strict=True)), "seeds": seeds,
+                     "retention": retention([values[s] for s in seeds],
+                                            [kept[s] for s in seeds],
+                                            [base[s] for s in seeds]) if seeds else None})
+    return rows
+
+
+def format_retention(rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> str:
+    """R with the per-seed ratios in brackets, in the order of the seeds column."""
+    header = [*axes, "paired seeds", "R (per seed)"]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        found: Retention | None = row["retention"]
+        text = "n/a (no seed has all three cells)" if found is None else found.formatted()
+        lines.append("| " + " | ".join([*(str(row[a]) for a in axes),
+                                         ", ".join(map(str, row["seeds"])), text]) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def study_markdown(name: str, seeds: Sequence[int], axes: Sequence[str],
                    metrics: Sequence[str], compare_to: dict[str, str],
                    scored: Sequence[dict[str, Any]], table: Sequence[dict[str, Any]],
-                   quality: Sequence[dict[str, Any]]) -> str:
+                   quality: Sequence[dict[str, Any]],
+                   retention_of: dict[str, str] | None = None) -> str:
     """A study's table.md: the `aggregate` table of its scored cells, each `compare_to`
-    comparison paired by seed on the first metric, and the teachers' knowledge quality."""
+    comparison paired by seed on the first metric, each `retention_of` arm's share of gain
+    kept by the other arms (over the `compare_to` arm of its axis), and the teachers'
+    knowledge quality."""
     text = (f"# Study {name}\n\nMean ± std over seeds {list(seeds)}; scores in %.\n\n"
             + (format_markdown(table, axes, metrics) if table else
                "(no cell was evaluated: the study's stages stop before evaluate)\n"))
@@ -119,6 +166,14 @@ def study_markdown(name: str, seeds: Sequence[int], axes: Sequence[str],
                      + format_paired(paired_against(scored, axes, axis, reference,
                                                     metrics[0]),
                                      axes, axis, reference, metrics[0]))
+    for axis, target in (retention_of or {}).items():
+        if scored:
+            reference = compare_to[axis]
+            text += (f"\n## Share of {axis}={target}'s gain kept (R)\n\n"
+                     f"R = mean paired gain over {axis}={reference} / mean paired gain of "
+                     f"{axis}={target} over it, on {metrics[0]}; 1 keeps all of it.\n\n"
+                     + format_retention(retention_against(scored, axes, axis, reference,
+                                                          target, metrics[0]), axes))
     if quality:
         text += "\n## Knowledge quality (no training needed)\n\n" + format_quality(quality)
         if any(q.get("prompts") for q in quality):

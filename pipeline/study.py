@@ -71,6 +71,10 @@ class StudySpec(StrictModel):
     compare_to: dict[str, str] = Field(
         {}, description="Axis -> arm every other arm is compared with, paired by seed, on "
                         "the first metric, with a 95% t-interval.")
+    retention_of: dict[str, str] = Field(
+        {}, description="Axis -> arm whose paired gain over the axis's compare_to arm the "
+                        "other arms are measured against: R = their mean paired gain / its "
+                        "(the share of the knowledge view's gain a text-only student keeps).")
     stages: list[str] | None = Field(
         None, description="Stages each cell runs; None: every stage the config has a "
                           "section for.")
@@ -96,12 +100,17 @@ def load_study(path: Path) -> StudySpec:
         spec = spec.model_copy(update={"config": path.resolve().parent / spec.config})
     for field, entries in (("exclude", spec.exclude),
                            ("cell_overrides", [o.where for o in spec.cell_overrides]),
-                           ("compare_to", [spec.compare_to])):
+                           ("compare_to", [spec.compare_to]),
+                           ("retention_of", [spec.retention_of])):
         for entry in entries:
             for axis, arm in entry.items():
                 if arm not in spec.axes.get(axis, {}):
                     raise ConfigError(f"{path}: {field} names {axis}={arm}, which is not an "
                                       f"arm of the study's axes")
+    for axis, arm in spec.retention_of.items():
+        if spec.compare_to.get(axis) in (None, arm):
+            raise ConfigError(f"{path}: retention_of names {axis}={arm}; it needs compare_to "
+                              f"to name another arm of {axis} (the gains' reference)")
     unknown = sorted(set(spec.stages or []) - set(STAGES))
     if unknown:
         raise ConfigError(f"{path}: unknown stage(s) {', '.join(unknown)}; the stages are "
@@ -297,7 +306,7 @@ def write_study_outputs(spec: StudySpec, results: list[dict[str, Any]],
     scored = [r for r in results if r["scores"]]
     table = aggregate(scored, axes, spec.metrics) if scored else []
     text = study_markdown(spec.name, spec.seeds, axes, spec.metrics, spec.compare_to, scored,
-                          table, quality)
+                          table, quality, spec.retention_of)
     atomic_write_text(out / "table.md", text)
     headline = spec.metrics[0]
     if table and any(entry[headline] for entry in table):

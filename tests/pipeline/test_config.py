@@ -184,11 +184,21 @@ def test_a_study_leaves_out_excluded_cells_and_sets_cell_overrides(tmp_path: Pat
         ("a", "x"), ("a", "y"), ("b", "x")]
     for field, entry in (("exclude", "[{teacher: c}]"),
                          ("cell_overrides", "[{where: {teacher: c}, set: {run.seed: 1}}]"),
-                         ("compare_to", "{teacher: c}")):
+                         ("compare_to", "{teacher: c}"),
+                         ("retention_of", "{teacher: c}")):
         bad = tmp_path / f"bad_{field}.yaml"
         bad.write_text(f"name: bad\nconfig: {REPO / 'configs' / 'demo.yaml'}\n"
                        f"axes: {{teacher: {{a: {{}}}}}}\n{field}: {entry}\n")
         with pytest.raises(ConfigError, match=f"{field} names teacher=c"):
+            load_study(bad)
+    # Retention is a share of one arm's gain over compare_to's arm: both must be named.
+    for extra in ("", "compare_to: {teacher: a}\n"):
+        bad = tmp_path / "bad_retention.yaml"
+        bad.write_text(f"name: bad\nconfig: {REPO / 'configs' / 'demo.yaml'}\n"
+                       f"axes: {{teacher: {{a: {{}}, b: {{}}}}}}\n{extra}"
+                       "retention_of: {teacher: a}\n")
+        with pytest.raises(ConfigError, match="retention_of names teacher=a; it needs "
+                                              "compare_to to name another arm of teacher"):
             load_study(bad)
 
 
@@ -247,3 +257,24 @@ def test_train_command_runs_without_the_teacher_url(cotpd, monkeypatch: pytest.M
         assert result.exit_code == 2
         assert "teacher.openai.base_urls refers to ${COTPD_TEACHER_URLS}" in result.err
     assert cotpd("run", paper, "--only", "train", "--set", out).exit_code == 2
+
+
+def test_a_study_table_gives_each_arm_its_share_of_the_target_arms_gain(tmp_path: Path) -> None:
+    from cotpd.pipeline.study import load_study, write_study_outputs
+
+    study = tmp_path / "grid.yaml"
+    study.write_text(f"name: grid\nconfig: {REPO / 'configs' / 'demo.yaml'}\n"
+                     f"output_dir: {tmp_path / 'studies'}\n"
+                     "axes: {student: {text: {}, cot: {}, distilled: {}}}\n"
+                     "compare_to: {student: text}\nretention_of: {student: cot}\n"
+                     "seeds: [1, 2]\nmetrics: [test.f1]\n")
+    scores = {("text", 1): 0.78, ("text", 2): 0.76, ("cot", 1): 0.80, ("cot", 2): 0.80,
+              ("distilled", 1): 0.79, ("distilled", 2): 0.79}
+    results = [{"cell": {"student": arm}, "seed": seed, "run": f"runs/{arm}-{seed}",
+                "scores": {"test.f1": f1}} for (arm, seed), f1 in scores.items()]
+    text = write_study_outputs(load_study(study), results, [])["text"]
+    section = text.split("## Share of student=cot's gain kept (R)")[1]
+    # distilled gains +1 and +3 where cot gains +2 and +4: R = 4 / 6.
+    assert "| distilled | 1, 2 | 0.67 (0.50, 0.75) |" in section
+    assert "| cot |" not in section and "| text |" not in section
+    assert (tmp_path / "studies" / "grid" / "table.md").read_text() == text
