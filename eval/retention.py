@@ -5,7 +5,8 @@ text-only student and target the student that reads the knowledge at test time, 
 much of what the knowledge adds a text-only student keeps: 0 nothing, 1 all of it, above 1
 more. A ratio of means, not a mean of ratios, so a seed where the target barely gains does
 not blow it up; the per-seed ratios are kept to show the spread (with two or three seeds an
-interval on a ratio says little)."""
+interval on a ratio says little). Where the target does not gain (mean, or that seed's gain
+at or below zero) there is no share to keep, and R is undefined rather than a sign flip."""
 
 from __future__ import annotations
 
@@ -16,8 +17,8 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class Retention:
-    ratio: float | None  # None when the target's mean gain is 0: nothing to keep a share of
-    per_seed: tuple[float | None, ...]  # None where that seed's target gain is 0
+    ratio: float | None  # None when the target's mean gain is <= 0: no share to keep
+    per_seed: tuple[float | None, ...]  # None where that seed's target gain is <= 0
 
     def formatted(self) -> str:
         """`R (seed 1's, seed 2's, ...)`, two decimals; `n/a` where undefined."""
@@ -39,6 +40,6 @@ def retention(treated: Sequence[float], target: Sequence[float],
     target_gains = [c - b for c, b in zip(target, base, strict=True)]
     mean_target = statistics.fmean(target_gains)
     return Retention(
-        ratio=None if mean_target == 0 else statistics.fmean(gains) / mean_target,
-        per_seed=tuple(None if c == 0 else g / c
+        ratio=None if mean_target <= 0 else statistics.fmean(gains) / mean_target,
+        per_seed=tuple(None if c <= 0 else g / c
                        for g, c in zip(gains, target_gains, strict=True)))

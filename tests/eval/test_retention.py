@@ -17,7 +17,7 @@ def split(rows):
 @given(seeds)
 def test_the_target_keeps_all_of_its_own_gain_and_the_base_none(rows) -> None:
     _, target, base = split(rows)
-    assume(abs(sum(c - b for c, b in zip(target, base, strict=True))) > 1e-6)
+    assume(sum(c - b for c, b in zip(target, base, strict=True)) > 1e-6)
     assert retention(target, target, base).ratio == pytest.approx(1.0)
     assert retention(base, target, base).ratio == pytest.approx(0.0, abs=1e-12)
 
@@ -25,7 +25,7 @@ def test_the_target_keeps_all_of_its_own_gain_and_the_base_none(rows) -> None:
 @given(seeds, st.floats(-1, 1))
 def test_a_shift_of_every_cell_of_a_seed_changes_nothing(rows, shift) -> None:
     treated, target, base = split(rows)
-    assume(abs(sum(c - b for c, b in zip(target, base, strict=True))) > 1e-3)
+    assume(sum(c - b for c, b in zip(target, base, strict=True)) > 1e-3)
     moved = retention(*([v + shift for v in side] for side in (treated, target, base)))
     assert moved.ratio == pytest.approx(retention(treated, target, base).ratio, abs=1e-6)
 
@@ -36,13 +36,13 @@ def test_it_is_the_ratio_of_mean_gains_and_each_seed_its_own_ratio(rows) -> None
     found = retention(treated, target, base)
     gain = sum(t - b for t, b in zip(treated, base, strict=True)) / len(rows)
     target_gain = sum(c - b for c, b in zip(target, base, strict=True)) / len(rows)
-    if target_gain == 0:
-        assert found.ratio is None
-    elif abs(target_gain) > 1e-6:  # nearer 0 the two ways of averaging part in rounding
+    if target_gain <= 0:
+        assert found.ratio is None  # the target does not gain: no share to keep
+    elif target_gain > 1e-6:  # nearer 0 the two ways of averaging part in rounding
         assert found.ratio == pytest.approx(gain / target_gain, rel=1e-9, abs=1e-9)
     assert len(found.per_seed) == len(rows)
     for (t, c, b), ratio in zip(rows, found.per_seed, strict=True):
-        assert ratio is None if c == b else ratio == pytest.approx((t - b) / (c - b))
+        assert ratio is None if c <= b else ratio == pytest.approx((t - b) / (c - b))
 
 
 def test_two_seeds_by_hand_and_refusals() -> None:
@@ -51,6 +51,9 @@ def test_two_seeds_by_hand_and_refusals() -> None:
     assert found.ratio == pytest.approx(1.0)
     assert found.formatted() == "1.00 (0.50, 1.50)"
     assert retention([0.9], [0.8], [0.8]).formatted() == "n/a"  # the target gains nothing
+    # A target that loses on one seed: that seed has no ratio, the mean still has one.
+    assert retention([0.81, 0.80], [0.79, 0.84], [0.80, 0.80]).formatted() == "0.33 (n/a, 0.00)"
+    assert retention([0.70], [0.79], [0.80]).ratio is None  # not 10: both lose
     with pytest.raises(ValueError, match="equally many"):
         retention([0.1], [0.2, 0.3], [0.1])
 
