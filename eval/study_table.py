@@ -4,7 +4,7 @@ paired differences; retention; the teachers' knowledge quality; the whole table.
 from __future__ import annotations
 
 import statistics
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from cotpd.eval.paired import PairedDifference, paired_difference
@@ -74,6 +74,24 @@ def _by_cell(results: Sequence[dict[str, Any]], axes: Sequence[str],
     return by_cell
 
 
+def _sibling(by_cell: dict[tuple[str, ...], dict[int, float]], arms: tuple[str, ...],
+             position: int, arm: str) -> dict[int, float]:
+    """Seed -> score of the cell with the same arms but `arm` at `position` (empty if none)."""
+    return by_cell.get((*arms[:position], arm, *arms[position + 1:]), {})
+
+
+def _per_group_table(rows: Sequence[dict[str, Any]], axes: Sequence[str], column: str,
+                     cell_text: Callable[[dict[str, Any]], str]) -> str:
+    """One line per group: its arms, its paired seeds, and `cell_text(row)` under `column`."""
+    header = [*axes, "paired seeds", column]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for row in rows:
+        lines.append("| " + " | ".join([*(str(row[a]) for a in axes),
+                                         ", ".join(map(str, row["seeds"])), cell_text(row)])
+                     + " |")
+    return "\n".join(lines) + "\n"
+
+
 def paired_against(results: Sequence[dict[str, Any]], axes: Sequence[str], axis: str,
                    reference: str, metric: str) -> list[dict[str, Any]]:
     """For each group whose `axis` arm is not `reference`: its `metric` minus that of the
@@ -84,7 +102,7 @@ def paired_against(results: Sequence[dict[str, Any]], axes: Sequence[str], axis:
     for arms, values in by_cell.items():
         if arms[position] == reference:
             continue
-        base = by_cell.get((*arms[:position], reference, *arms[position + 1:]), {})
+        base = _sibling(by_cell, arms, position, reference)
         seeds = sorted(set(values) & set(base))
         rows.append({**dict(zip(axes, arms, strict=True)), "seeds": seeds,
                      "difference": paired_difference([values[s] for s in seeds],
@@ -96,19 +114,14 @@ def paired_against(results: Sequence[dict[str, Any]], axes: Sequence[str], axis:
 def format_paired(rows: Sequence[dict[str, Any]], axes: Sequence[str], axis: str,
                   reference: str, metric: str) -> str:
     """Differences in percentage points, `mean [95% interval]`."""
-    header = [*axes, "paired seeds", f"{metric} − {axis}={reference}"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
+    def text(row: dict[str, Any]) -> str:
         found: PairedDifference | None = row["difference"]
         if found is None:
-            text = "n/a (no shared seed)"
-        elif found.low is None:
-            text = f"{found.in_points()} (one seed: no interval)"
-        else:
-            text = found.in_points()
-        lines.append("| " + " | ".join([*(str(row[a]) for a in axes),
-                                         ", ".join(map(str, row["seeds"])), text]) + " |")
-    return "\n".join(lines) + "\n"
+            return "n/a (no shared seed)"
+        if found.low is None:
+            return f"{found.in_points()} (one seed: no interval)"
+        return found.in_points()
+    return _per_group_table(rows, axes, f"{metric} − {axis}={reference}", text)
 
 
 def retention_against(results: Sequence[dict[str, Any]], axes: Sequence[str], axis: str,
@@ -118,15 +131,12 @@ def retention_against(results: Sequence[dict[str, Any]], axes: Sequence[str], ax
     all three have."""
     by_cell = _by_cell(results, axes, metric)
     position = list(axes).index(axis)
-
-    def sibling(arms: tuple[str, ...], arm: str) -> dict[int, float]:
-        return by_cell.get((*arms[:position], arm, *arms[position + 1:]), {})
-
     rows = []
     for arms, values in by_cell.items():
         if arms[position] in (reference, target):
             continue
-        base, kept = sibling(arms, reference), sibling(arms, target)
+        base = _sibling(by_cell, arms, position, reference)
+        kept = _sibling(by_cell, arms, position, target)
         seeds = sorted(set(values) & set(base) & set(kept))
         rows.append({**dict(zip(axes, arms, strict=True)), "seeds": seeds,
                      "retention": retention([values[s] for s in seeds],
@@ -137,14 +147,10 @@ def retention_against(results: Sequence[dict[str, Any]], axes: Sequence[str], ax
 
 def format_retention(rows: Sequence[dict[str, Any]], axes: Sequence[str]) -> str:
     """R with the per-seed ratios in brackets, in the order of the seeds column."""
-    header = [*axes, "paired seeds", "R (per seed)"]
-    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for row in rows:
+    def text(row: dict[str, Any]) -> str:
         found: Retention | None = row["retention"]
-        text = "n/a (no seed has all three cells)" if found is None else found.formatted()
-        lines.append("| " + " | ".join([*(str(row[a]) for a in axes),
-                                         ", ".join(map(str, row["seeds"])), text]) + " |")
-    return "\n".join(lines) + "\n"
+        return "n/a (no seed has all three cells)" if found is None else found.formatted()
+    return _per_group_table(rows, axes, "R (per seed)", text)
 
 
 def study_markdown(name: str, seeds: Sequence[int], axes: Sequence[str],
