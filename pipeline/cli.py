@@ -65,6 +65,7 @@ def main(argv: list[str] | None = None) -> None:
     set_offline_switches()
     try:
         cli.main(args=argv, prog_name="cotpd", standalone_mode=False)
+        close_process_group()
     except click.exceptions.Abort:
         click.echo("aborted", err=True)
         sys.exit(130)
@@ -82,6 +83,19 @@ def main(argv: list[str] | None = None) -> None:
         where = f": {error.filename}" if error.filename else ""
         click.echo(f"error: {error.strerror or error}{where}", err=True)
         sys.exit(2)
+
+
+def close_process_group() -> None:
+    """After a distributed command that succeeded: wait for every rank, then tear the
+    process group down. A Gloo group left to the interpreter's exit can abort the process
+    (SIGABRT, "terminate called without an active exception") after the work is done. Not
+    on failure: a barrier there would wait for ranks that are gone."""
+    torch = sys.modules.get("torch")  # a command that never loaded torch has no group
+    if torch is None or not torch.distributed.is_available():
+        return
+    if torch.distributed.is_initialized():
+        torch.distributed.barrier()
+        torch.distributed.destroy_process_group()
 
 
 if __name__ == "__main__":
